@@ -1,0 +1,45 @@
+/*
+ * backend.h - choosing between the io_uring and POSIX backends, once per process.
+ *
+ * LEAN_IO_BACKEND = uring | posix | auto (unset or empty means auto) is read once, at the first
+ * call to lu_backend_init() (the Lean runtime calls it before it creates the standard streams).
+ *  - posix: every operation takes the POSIX path.
+ *  - uring: io_uring must work; if it does not, lu_backend_init() fails with a reason.
+ *  - auto:  io_uring if it works; otherwise POSIX, and the reason is recorded.
+ * "Works" means: a ring can be set up (not ENOSYS, EPERM from seccomp or
+ * kernel.io_uring_disabled, ENOMEM from the memlock limit) and the probe lists every opcode
+ * the operations need.  Any other value of the variable is an error, not a silent default.
+ */
+#ifndef LU_BACKEND_H
+#define LU_BACKEND_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum lu_backend_kind { LU_BACKEND_POSIX = 0, LU_BACKEND_URING = 1 };
+
+struct lu_backend {
+	enum lu_backend_kind kind;
+	const char *requested;  /* "uring", "posix" or "auto"                               */
+	const char *reason;     /* why this backend, e.g. "auto: io_uring_setup: EPERM (...)" */
+};
+
+/*
+ * Decide (only the first call does anything; later calls return the same answer).
+ * Returns 0, or -EINVAL for an unknown LEAN_IO_BACKEND value, or the -errno that made a
+ * forced `uring` impossible; lu_backend() then still describes the failure in `reason`.
+ */
+int lu_backend_init(void);
+/* The decision; calls lu_backend_init() if nobody has. */
+const struct lu_backend *lu_backend(void);
+int lu_backend_is_uring(void);
+
+/* For tests: the decision logic without the process-wide memo. */
+int lu_backend_decide(const char *env_value, struct lu_backend *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * driver.h - the per-thread io_uring driver.
+ *
+ * Each thread that performs IO owns one ring, created lazily at its first operation and torn
+ * down when the thread exits (after every in-flight operation has completed, so no buffer or
+ * fd the kernel may still touch is released early).  Rings are never shared between threads:
+ * that is what lets them use SINGLE_ISSUER|DEFER_TASKRUN, and what keeps the ring SPSC.
+ *
+ * Two ways to use it:
+ *  - the synchronous path, lu_run(): one operation, submitted and awaited; EINTR while
+ *    waiting is retried (the operation is in the kernel and must be waited for anyway);
+ *  - the batch path, lu_submit()/lu_wait(): many operations in flight, completions reaped in
+ *    any order and matched by the caller's user_data.
+ * Both may be mixed on one thread: completions that arrive for the batch while lu_run() waits
+ * are kept for lu_wait().
+ *
+ * A full SQ never fails an operation: the driver flushes the SQ to the kernel and retries, and
+ * if the kernel cannot take more yet (-EBUSY/-EAGAIN), it reaps completions and retries.
+ * CQ overflow (IORING_SQ_CQ_OVERFLOW) is flushed with GETEVENTS; -EBADR (CQEs the kernel really
+ * dropped) is reported to every waiter as -EBADR, never silently ignored.
+ */
+#ifndef LU_DRIVER_H
+#define LU_DRIVER_H
+
+#include <linux/io_uring.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct lu_driver;
+
+/* Ring size for new per-thread drivers (default 64; tests vary it). Read at ring creation. */
+void lu_driver_set_entries(unsigned entries);
+
+/* This thread's driver, created on first use; NULL and *err = -errno if no ring can be made. */
+struct lu_driver *lu_driver_get(int *err);
+
+/*
+ * Synchronous path: copy `sqe` into this thread's ring, submit it, wait for its completion and
+ * return its `res` (>= 0, or -errno).  sqe->user_data is ignored (the driver tags it).
+ */
+int lu_run(const struct io_uring_sqe *sqe);
+
+/*
+ * Batch path.  lu_submit queues `sqe` (its user_data is the caller's; values with the top bit
+ * set are reserved for the driver) and returns 0 or -errno.  Submission to the kernel happens
+ * at the latest in the next lu_wait.  lu_wait blocks until one completion is available and
+ * stores it in *cqe; it returns 0, or -errno (e.g. -ENOENT when nothing is in flight).
+ */
+int lu_submit(struct lu_driver *d, const struct io_uring_sqe *sqe);
+int lu_wait(struct lu_driver *d, struct io_uring_cqe *cqe);
+/* Operations submitted through lu_submit whose completions have not yet been returned. */
+unsigned lu_inflight(const struct lu_driver *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,73 @@
+/*
+ * ops.h - every IO operation, behind one interface with two implementations.
+ *
+ * `lu_uring_ops` performs each operation through this thread's ring (driver.h, synchronous
+ * path); `lu_posix_ops` is its POSIX twin, with the same results.  `lu_ops()` is the one the
+ * backend chose (backend.h).  All return the result (>= 0) or -errno; none touch errno.
+ * EINTR from a plain syscall is retried, as the ring path does.
+ *
+ * read/write use the fd's current position (io_uring offset -1); pread/pwrite do not move it.
+ * A short transfer is a result, not an error: lu_read_full/lu_write_all loop until done.
+ */
+#ifndef LU_OPS_H
+#define LU_OPS_H
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct lu_ops {
+	const char *name;
+	/* files */
+	int (*openat)(int dirfd, const char *path, int flags, mode_t mode);
+	int (*close)(int fd);
+	ssize_t (*read)(int fd, void *buf, size_t len);
+	ssize_t (*write)(int fd, const void *buf, size_t len);
+	ssize_t (*pread)(int fd, void *buf, size_t len, off_t off);
+	ssize_t (*pwrite)(int fd, const void *buf, size_t len, off_t off);
+	int (*fsync)(int fd);
+	int (*statx)(int dirfd, const char *path, int flags, unsigned mask, struct statx *out);
+	int (*unlinkat)(int dirfd, const char *path, int flags);
+	int (*mkdirat)(int dirfd, const char *path, mode_t mode);
+	int (*renameat)(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+			unsigned flags);
+	/* sockets (bind and listen are plain syscalls in both backends: lu_bind, lu_listen) */
+	int (*socket)(int domain, int type, int protocol);
+	int (*accept)(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+	int (*connect)(int fd, const struct sockaddr *addr, socklen_t addrlen);
+	ssize_t (*recv)(int fd, void *buf, size_t len, int flags);
+	ssize_t (*send)(int fd, const void *buf, size_t len, int flags);
+	int (*shutdown)(int fd, int how);
+	/* timers and pipes */
+	int (*sleep_ns)(uint64_t ns);
+	ssize_t (*splice)(int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_t len,
+			  unsigned flags);
+};
+
+extern const struct lu_ops lu_uring_ops;
+extern const struct lu_ops lu_posix_ops;
+
+/* The backend's operations (lu_backend_init() must have succeeded, or POSIX is used). */
+const struct lu_ops *lu_ops(void);
+
+int lu_bind(int fd, const struct sockaddr *addr, socklen_t addrlen);
+int lu_listen(int fd, int backlog);
+
+/*
+ * Absorb short transfers.  lu_read_full stops early only at end of file and returns the bytes
+ * read; lu_write_all returns len or -errno (bytes already written stay written).
+ * off < 0 means "at the current position".
+ */
+ssize_t lu_read_full(const struct lu_ops *ops, int fd, void *buf, size_t len, off_t off);
+ssize_t lu_write_all(const struct lu_ops *ops, int fd, const void *buf, size_t len, off_t off);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,147 @@
+/*
+ * ring.h - the io_uring submission/completion ring protocol, and nothing else.
+ *
+ * This file is the C side of the model in spec/Ring/*.lean; field and function names follow
+ * the spec (C `sq_tail` is `sqTail` there).  The protocol, as the kernel defines it:
+ *
+ *   SQ  user (producer)                         kernel (consumer)
+ *       writes SQE slots, then                  load-acquire  sq_tail
+ *       store-release sq_tail  ---------------> reads the SQEs below it, then
+ *       load-acquire  sq_head  <--------------- store-release sq_head
+ *       (only then may a consumed slot be reused)
+ *
+ *   CQ  kernel (producer)                       user (consumer)
+ *       writes CQE slots, then                  load-acquire  cq_tail
+ *       store-release cq_tail  ---------------> reads the CQEs below it, then
+ *       (control dependency on cq_head) <------ store-release cq_head
+ *
+ * Indices are free-running u32 counters; a slot is `index & mask`; the fill level is
+ * `tail - head` in u32 arithmetic, which is exact because capacity is a power of two <= 2^15
+ * and the fill level never exceeds it.  We always use release/acquire on the four shared
+ * indices, even where the kernel only touches them inside our own io_uring_enter call: on
+ * x86-64 they cost nothing, and one proof then covers every setup flag (SQPOLL included).
+ *
+ * The ring is single-producer/single-consumer on the user side: exactly one thread may call
+ * the functions below on a given ring (the per-thread driver guarantees it, and
+ * IORING_SETUP_SINGLE_ISSUER makes the kernel enforce it).
+ *
+ * Every function returns 0 or a count on success and -errno on failure; errno is not used.
+ */
+#ifndef LU_RING_H
+#define LU_RING_H
+
+#include <linux/io_uring.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The submission queue: `sq_head`/`sq_tail` point into the shared mapping. */
+struct lu_sq {
+	uint32_t *sq_head;    /* kernel-written: entries below it are consumed        */
+	uint32_t *sq_tail;    /* user-written: entries below it are published          */
+	uint32_t *flags;      /* IORING_SQ_NEED_WAKEUP, IORING_SQ_CQ_OVERFLOW, ...     */
+	uint32_t *dropped;    /* invalid sq_array entries the kernel skipped           */
+	uint32_t *array;      /* sq_array: identity map slot -> SQE index              */
+	struct io_uring_sqe *sqes;
+	uint32_t sqe_tail;    /* user-private: next slot to hand out (spec: sqeTail)   */
+	uint32_t head_seen;   /* user-private: last sq_head observed (spec: headSeen)  */
+	uint32_t mask;        /* capacity - 1                                          */
+	uint32_t capacity;    /* power of two                                          */
+};
+
+/* The completion queue. */
+struct lu_cq {
+	uint32_t *cq_head;    /* user-written: entries below it are reaped             */
+	uint32_t *cq_tail;    /* kernel-written: entries below it are posted           */
+	uint32_t *overflow;   /* CQEs the kernel really lost (only without NODROP/OOM) */
+	struct io_uring_cqe *cqes;
+	uint32_t mask;
+	uint32_t capacity;
+};
+
+/*
+ * User-side protocol actions, named as the spec's steps.  When `trace` is set, every action is
+ * reported with the index it used (a slot index for GET_SQE/REAP, the observed or published
+ * index otherwise), so tests can replay the C ring's behaviour against the Lean model.
+ */
+enum lu_ring_action {
+	LU_U_GET_SQE,       /* uGetSqe:     index = sqeTail before, user_data of the entry */
+	LU_U_LOAD_HEAD,     /* uLoadHead:   index = sq_head observed                       */
+	LU_U_PUBLISH,       /* uPublish:    index = sq_tail stored                         */
+	LU_U_LOAD_CQ_TAIL,  /* uLoadCqTail: index = cq_tail observed                       */
+	LU_U_REAP,          /* uReap:       index = cq_head position, user_data reaped     */
+	LU_U_CQ_ADVANCE,    /* uCqAdvance:  index = cq_head stored                         */
+};
+typedef void lu_ring_trace_fn(void *ctx, enum lu_ring_action action, uint32_t index,
+			      uint64_t user_data);
+
+struct lu_ring {
+	int fd;               /* -1 for a software ring (see lu_ring_init_mem)         */
+	uint32_t setup_flags; /* the flags the kernel accepted                         */
+	uint32_t features;    /* IORING_FEAT_*                                         */
+	struct lu_sq sq;
+	struct lu_cq cq;
+	void *sq_map, *cq_map, *sqe_map;
+	size_t sq_map_len, cq_map_len, sqe_map_len;
+	lu_ring_trace_fn *trace;  /* NULL in production */
+	void *trace_ctx;
+};
+
+/*
+ * Set up a ring of at least `entries` SQEs (rounded up to a power of two by the kernel).
+ * `flags` are tried first; on EINVAL the ring is retried with
+ * SINGLE_ISSUER|DEFER_TASKRUN dropped, then COOP_TASKRUN, then no flags at all, so callers
+ * may always ask for the best set.  Maps the rings with one mmap under
+ * IORING_FEAT_SINGLE_MMAP.
+ */
+int lu_ring_init(struct lu_ring *ring, unsigned entries, uint32_t flags);
+void lu_ring_exit(struct lu_ring *ring);
+
+/*
+ * A ring whose "kernel side" is software (tests and the spec's executable twin): the shared
+ * indices live in `mem`, all start at `start` (so u32 wrap-around can be exercised), and
+ * nothing is ever entered.  `mem` must come from lu_ring_mem_size().
+ */
+size_t lu_ring_mem_size(unsigned sq_capacity, unsigned cq_capacity);
+int lu_ring_init_mem(struct lu_ring *ring, void *mem, unsigned sq_capacity, unsigned cq_capacity,
+		     uint32_t start);
+
+/* ---- submission side (spec: uGetSqe, uLoadHead, uPublish) ---- */
+
+/* Next free SQE, zeroed, or NULL when the SQ is full (tail - head == capacity). */
+struct io_uring_sqe *lu_ring_get_sqe(struct lu_ring *ring);
+/* Publish every SQE handed out so far (store-release sq_tail); returns how many are pending. */
+uint32_t lu_ring_publish_sq(struct lu_ring *ring);
+/* Entries published but not yet consumed by the kernel. */
+uint32_t lu_ring_sq_pending(const struct lu_ring *ring);
+
+/*
+ * io_uring_enter: submit `to_submit`, and wait for `min_complete` CQEs when it is non-zero.
+ * EINTR is returned, not retried: the driver decides.  -EBUSY/-EAGAIN mean "reap first".
+ */
+int lu_ring_enter(struct lu_ring *ring, unsigned to_submit, unsigned min_complete, unsigned flags);
+
+/* ---- completion side (spec: uLoadCqTail, uReap, uCqAdvance) ---- */
+
+/* Oldest unreaped CQE, or NULL; the CQE stays valid until lu_ring_cq_advance. */
+struct io_uring_cqe *lu_ring_peek_cqe(struct lu_ring *ring);
+/* CQEs posted and not yet reaped. */
+uint32_t lu_ring_cq_ready(const struct lu_ring *ring);
+/* Hand `n` reaped CQEs back to the kernel (store-release cq_head). */
+void lu_ring_cq_advance(struct lu_ring *ring, uint32_t n);
+/* The kernel holds overflowed CQEs (IORING_SQ_CQ_OVERFLOW): enter with GETEVENTS to flush. */
+bool lu_ring_cq_overflowed(const struct lu_ring *ring);
+
+/* ---- capabilities ---- */
+
+/* Whether the kernel supports `opcode`, from IORING_REGISTER_PROBE (false if the probe fails). */
+bool lu_ring_opcode_supported(struct lu_ring *ring, unsigned opcode);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
