@@ -39,9 +39,11 @@ check_pin() {
 Check it out there (git -C $src checkout $PIN) or point LEAN4_SRC at a checkout of it."
 }
 
+# --find-source: exit 1 when there is no checkout (tier 2 is skipped), and fail like the build
+# does when there is one at the wrong commit.
 if [ "${1:-}" = "--find-source" ]; then
-  src=$(find_source) || exit 1
-  check_pin "$src"
+  src=$(find_source) || { echo "none at \$LEAN4_SRC or $CACHE/lean4" >&2; exit 1; }
+  (check_pin "$src") || exit 2
   echo "$src"
   exit 0
 fi

@@ -33,7 +33,9 @@ step "tier 1: C core tests under ASan+UBSan" tier1 asan
 step "tier 1: C core tests under TSan" tier1 tsan
 step "tier 1: Spin model of the ring's orderings" spec/spin/check.sh
 
-if src=$(scripts/build-toolchain.sh --find-source 2>&1); then
+src=$(scripts/build-toolchain.sh --find-source 2>&1)
+case $? in
+0)
   stage1=$CACHE/build/stage1
   step "tier 2: toolchain build ($src)" scripts/build-toolchain.sh
   step "tier 2: spec proofs" spec/check.sh "$stage1/bin"
@@ -42,11 +44,17 @@ if src=$(scripts/build-toolchain.sh --find-source 2>&1); then
   step "tier 2: Lean tests, uring vs posix, compiled and interpreted" \
     tests/lean/run-backends.sh "$stage1"
   step "tier 2: upstream test suite, uring vs posix" scripts/upstream-suite.sh "$CACHE/build"
-else
+  ;;
+2)
+  echo "$src"
+  results+=("FAIL  tier 2: upstream checkout at the wrong commit"); failed=$((failed + 1))
+  ;;
+*)
   echo
   echo "SKIPPED: tier 2 (toolchain, Lean tests, upstream suite): no upstream lean4 checkout: $src"
   echo "         set LEAN4_SRC to a lean4 checkout at the pinned commit to run it"
-fi
+  ;;
+esac
 
 echo
 echo "==== summary"
