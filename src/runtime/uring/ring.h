@@ -1,8 +1,8 @@
 /*
  * ring.h - the io_uring submission/completion ring protocol, and nothing else.
  *
- * This file is the C side of the model in spec/Ring/*.lean; field and function names follow
- * the spec (C `sq_tail` is `sqTail` there).  The protocol, as the kernel defines it:
+ * This file is the C side of the model in the Lean files under spec/Ring/; field and function
+ * names follow the spec (C `sq_tail` is `sqTail` there).  The protocol, as the kernel defines it:
  *
  *   SQ  user (producer)                         kernel (consumer)
  *       writes SQE slots, then                  load-acquire  sq_tail
@@ -67,6 +67,8 @@ struct lu_cq {
  * User-side protocol actions, named as the spec's steps.  When `trace` is set, every action is
  * reported with the index it used (a slot index for GET_SQE/REAP, the observed or published
  * index otherwise), so tests can replay the C ring's behaviour against the Lean model.
+ * GET_SQE is reported when the entry is published (only then is its user_data written), and
+ * REAP when the CQE is handed back by lu_ring_cq_advance.
  */
 enum lu_ring_action {
 	LU_U_GET_SQE,       /* uGetSqe:     index = sqeTail before, user_data of the entry */
@@ -104,7 +106,7 @@ void lu_ring_exit(struct lu_ring *ring);
 /*
  * A ring whose "kernel side" is software (tests and the spec's executable twin): the shared
  * indices live in `mem`, all start at `start` (so u32 wrap-around can be exercised), and
- * nothing is ever entered.  `mem` must come from lu_ring_mem_size().
+ * nothing is ever entered.  `mem` must be 8-byte aligned and lu_ring_mem_size() bytes long.
  */
 size_t lu_ring_mem_size(unsigned sq_capacity, unsigned cq_capacity);
 int lu_ring_init_mem(struct lu_ring *ring, void *mem, unsigned sq_capacity, unsigned cq_capacity,

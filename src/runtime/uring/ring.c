@@ -1,0 +1,331 @@
+/*
+ * ring.c - the io_uring SQ/CQ protocol over raw syscalls (no liburing).
+ *
+ * See ring.h for the protocol.  The trace hook reports uGetSqe and uReap late, when the
+ * entries are published (resp. handed back): only then is an SQE's user_data written, and
+ * reporting a reap at advance time keeps peek idempotent.  Both are sound reorderings for the
+ * spec: the delayed step's guard only involves values that have since grown in its favour
+ * (headSeen, cqTailSeen), and the other side cannot observe the step before the publishing
+ * store anyway.
+ */
+#include "ring.h"
+
+#include <errno.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/*
+ * The shared indices are plain __u32 in the kernel ABI (struct io_rings), so ring.h exposes
+ * them as uint32_t *.  C11 attaches ordering only to operations on _Atomic objects, so every
+ * access goes through this view of the same word; it is sound because _Atomic uint32_t has
+ * the size, alignment and representation of uint32_t and is lock-free on every Linux ABI
+ * (checked below), which is also what the kernel's READ_ONCE/smp_store_release assume.
+ */
+_Static_assert(sizeof(_Atomic uint32_t) == sizeof(uint32_t), "atomic u32 must be a plain u32");
+_Static_assert(alignof(_Atomic uint32_t) == alignof(uint32_t), "atomic u32 must be a plain u32");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "the shared indices need lock-free atomics");
+
+static inline _Atomic uint32_t *shared_u32(uint32_t *p)
+{
+	return (_Atomic uint32_t *)p;
+}
+
+static inline uint32_t load_acquire(uint32_t *p)
+{
+	return atomic_load_explicit(shared_u32(p), memory_order_acquire);
+}
+
+static inline void store_release(uint32_t *p, uint32_t v)
+{
+	atomic_store_explicit(shared_u32(p), v, memory_order_release);
+}
+
+/* An index only this side writes: no ordering is needed to read back our own store. */
+static inline uint32_t load_own(uint32_t *p)
+{
+	return atomic_load_explicit(shared_u32(p), memory_order_relaxed);
+}
+
+static inline void trace(const struct lu_ring *ring, enum lu_ring_action action, uint32_t index,
+			 uint64_t user_data)
+{
+	if (ring->trace)
+		ring->trace(ring->trace_ctx, action, index, user_data);
+}
+
+static bool is_pow2(unsigned n)
+{
+	return n != 0 && (n & (n - 1)) == 0;
+}
+
+/* Point the ring at its shared words; both real and software rings are described by offsets. */
+static void attach(struct lu_ring *ring, char *sq_ring, char *cq_ring, struct io_uring_sqe *sqes,
+		   const struct io_sqring_offsets *so, const struct io_cqring_offsets *co,
+		   uint32_t sq_capacity, uint32_t cq_capacity)
+{
+	struct lu_sq *sq = &ring->sq;
+	struct lu_cq *cq = &ring->cq;
+
+	sq->sq_head = (uint32_t *)(sq_ring + so->head);
+	sq->sq_tail = (uint32_t *)(sq_ring + so->tail);
+	sq->flags = (uint32_t *)(sq_ring + so->flags);
+	sq->dropped = (uint32_t *)(sq_ring + so->dropped);
+	sq->array = (uint32_t *)(sq_ring + so->array);
+	sq->sqes = sqes;
+	sq->capacity = sq_capacity;
+	sq->mask = sq_capacity - 1;
+	sq->sqe_tail = load_own(sq->sq_tail);
+	sq->head_seen = load_acquire(sq->sq_head);
+	/* Slot i always carries SQE i, so a slot is reusable exactly when sq_head passes it. */
+	for (uint32_t i = 0; i < sq_capacity; i++)
+		sq->array[i] = i;
+
+	cq->cq_head = (uint32_t *)(cq_ring + co->head);
+	cq->cq_tail = (uint32_t *)(cq_ring + co->tail);
+	cq->overflow = (uint32_t *)(cq_ring + co->overflow);
+	cq->cqes = (struct io_uring_cqe *)(cq_ring + co->cqes);
+	cq->capacity = cq_capacity;
+	cq->mask = cq_capacity - 1;
+}
+
+static int setup(unsigned entries, uint32_t flags, struct io_uring_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->flags = flags;
+	long fd = syscall(__NR_io_uring_setup, entries, p);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+int lu_ring_init(struct lu_ring *ring, unsigned entries, uint32_t flags)
+{
+	const uint32_t deferred = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	const uint32_t coop = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+	/* Older kernels reject flags they do not know with EINVAL: degrade newest first. */
+	const uint32_t tries[] = { flags, flags & ~deferred, flags & ~(deferred | coop), 0 };
+	struct io_uring_params p;
+	int fd = -EINVAL;
+
+	memset(ring, 0, sizeof(*ring));
+	ring->fd = -1;
+	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]) && fd == -EINVAL; i++) {
+		if (i > 0 && tries[i] == tries[i - 1])
+			continue;
+		fd = setup(entries, tries[i], &p);
+	}
+	if (fd < 0)
+		return fd;
+
+	size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(uint32_t);
+	size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+	bool single = p.features & IORING_FEAT_SINGLE_MMAP;
+	if (single && cq_len > sq_len)
+		sq_len = cq_len;
+	if (single)
+		cq_len = sq_len;
+	size_t sqe_len = p.sq_entries * sizeof(struct io_uring_sqe);
+	const int prot = PROT_READ | PROT_WRITE, map = MAP_SHARED | MAP_POPULATE;
+
+	void *sq_map = mmap(NULL, sq_len, prot, map, fd, IORING_OFF_SQ_RING);
+	void *cq_map = MAP_FAILED, *sqe_map = MAP_FAILED;
+	if (sq_map != MAP_FAILED)
+		cq_map = single ? sq_map : mmap(NULL, cq_len, prot, map, fd, IORING_OFF_CQ_RING);
+	if (cq_map != MAP_FAILED)
+		sqe_map = mmap(NULL, sqe_len, prot, map, fd, IORING_OFF_SQES);
+	if (sqe_map == MAP_FAILED) {
+		int err = -errno;
+		if (cq_map != MAP_FAILED && cq_map != sq_map)
+			munmap(cq_map, cq_len);
+		if (sq_map != MAP_FAILED)
+			munmap(sq_map, sq_len);
+		close(fd);
+		return err;
+	}
+
+	ring->fd = fd;
+	ring->setup_flags = p.flags;
+	ring->features = p.features;
+	ring->sq_map = sq_map;
+	ring->cq_map = cq_map;
+	ring->sqe_map = sqe_map;
+	ring->sq_map_len = sq_len;
+	ring->cq_map_len = cq_len;
+	ring->sqe_map_len = sqe_len;
+	attach(ring, sq_map, cq_map, sqe_map, &p.sq_off, &p.cq_off, p.sq_entries, p.cq_entries);
+	return 0;
+}
+
+void lu_ring_exit(struct lu_ring *ring)
+{
+	if (ring->fd >= 0) {
+		munmap(ring->sqe_map, ring->sqe_map_len);
+		if (ring->cq_map != ring->sq_map)
+			munmap(ring->cq_map, ring->cq_map_len);
+		munmap(ring->sq_map, ring->sq_map_len);
+		close(ring->fd);
+	}
+	memset(ring, 0, sizeof(*ring));
+	ring->fd = -1;
+}
+
+/*
+ * Software ring layout: the seven shared words, then sq_array, SQEs and CQEs, each at a
+ * 64-byte boundary (SQEs and CQEs hold u64 fields; 64 keeps them off the index cache line).
+ */
+enum { SW_SQ_HEAD = 0, SW_SQ_TAIL = 4, SW_SQ_FLAGS = 8, SW_SQ_DROPPED = 12, SW_CQ_HEAD = 16,
+       SW_CQ_TAIL = 20, SW_CQ_OVERFLOW = 24, SW_ARRAY = 64 };
+
+static size_t align64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+static size_t sw_sqes_off(unsigned sq_capacity)
+{
+	return align64(SW_ARRAY + (size_t)sq_capacity * sizeof(uint32_t));
+}
+
+static size_t sw_cqes_off(unsigned sq_capacity)
+{
+	return sw_sqes_off(sq_capacity) + (size_t)sq_capacity * sizeof(struct io_uring_sqe);
+}
+
+size_t lu_ring_mem_size(unsigned sq_capacity, unsigned cq_capacity)
+{
+	return sw_cqes_off(sq_capacity) + (size_t)cq_capacity * sizeof(struct io_uring_cqe);
+}
+
+int lu_ring_init_mem(struct lu_ring *ring, void *mem, unsigned sq_capacity, unsigned cq_capacity,
+		     uint32_t start)
+{
+	if (!is_pow2(sq_capacity) || sq_capacity > 32768 || !is_pow2(cq_capacity) ||
+	    cq_capacity > 65536 || ((uintptr_t)mem & 7) != 0)
+		return -EINVAL;
+	memset(mem, 0, lu_ring_mem_size(sq_capacity, cq_capacity));
+	char *base = mem;
+	const uint32_t starts[] = { SW_SQ_HEAD, SW_SQ_TAIL, SW_CQ_HEAD, SW_CQ_TAIL };
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+		store_release((uint32_t *)(base + starts[i]), start);
+
+	struct io_sqring_offsets so = { .head = SW_SQ_HEAD, .tail = SW_SQ_TAIL,
+					.flags = SW_SQ_FLAGS, .dropped = SW_SQ_DROPPED,
+					.array = SW_ARRAY };
+	struct io_cqring_offsets co = { .head = SW_CQ_HEAD, .tail = SW_CQ_TAIL,
+					.overflow = SW_CQ_OVERFLOW,
+					.cqes = (uint32_t)sw_cqes_off(sq_capacity) };
+	memset(ring, 0, sizeof(*ring));
+	ring->fd = -1;
+	attach(ring, base, base, (struct io_uring_sqe *)(base + sw_sqes_off(sq_capacity)), &so, &co,
+	       sq_capacity, cq_capacity);
+	return 0;
+}
+
+struct io_uring_sqe *lu_ring_get_sqe(struct lu_ring *ring)
+{
+	struct lu_sq *sq = &ring->sq;
+
+	/* The cached head is enough until it says "full"; only then look at the kernel's. */
+	if (sq->sqe_tail - sq->head_seen >= sq->capacity) {
+		sq->head_seen = load_acquire(sq->sq_head);
+		trace(ring, LU_U_LOAD_HEAD, sq->head_seen, 0);
+		if (sq->sqe_tail - sq->head_seen >= sq->capacity)
+			return NULL;
+	}
+	struct io_uring_sqe *sqe = &sq->sqes[sq->sqe_tail & sq->mask];
+	sq->sqe_tail++;
+	memset(sqe, 0, sizeof(*sqe));
+	return sqe;
+}
+
+uint32_t lu_ring_publish_sq(struct lu_ring *ring)
+{
+	struct lu_sq *sq = &ring->sq;
+	uint32_t tail = load_own(sq->sq_tail);
+
+	if (tail != sq->sqe_tail) {
+		if (ring->trace)
+			for (uint32_t i = tail; i != sq->sqe_tail; i++)
+				trace(ring, LU_U_GET_SQE, i, sq->sqes[i & sq->mask].user_data);
+		store_release(sq->sq_tail, sq->sqe_tail);
+		trace(ring, LU_U_PUBLISH, sq->sqe_tail, 0);
+	}
+	sq->head_seen = load_acquire(sq->sq_head);
+	trace(ring, LU_U_LOAD_HEAD, sq->head_seen, 0);
+	return sq->sqe_tail - sq->head_seen;
+}
+
+uint32_t lu_ring_sq_pending(const struct lu_ring *ring)
+{
+	uint32_t head = load_acquire(ring->sq.sq_head);
+	trace(ring, LU_U_LOAD_HEAD, head, 0);
+	return load_own(ring->sq.sq_tail) - head;
+}
+
+int lu_ring_enter(struct lu_ring *ring, unsigned to_submit, unsigned min_complete, unsigned flags)
+{
+	if (ring->fd < 0)
+		return -EBADF;
+	/* Waiting needs GETEVENTS; under DEFER_TASKRUN it is also what runs the completions. */
+	if (min_complete > 0)
+		flags |= IORING_ENTER_GETEVENTS;
+	long ret = syscall(__NR_io_uring_enter, ring->fd, to_submit, min_complete, flags, NULL, 0);
+	return ret < 0 ? -errno : (int)ret;
+}
+
+struct io_uring_cqe *lu_ring_peek_cqe(struct lu_ring *ring)
+{
+	struct lu_cq *cq = &ring->cq;
+	uint32_t head = load_own(cq->cq_head);
+	uint32_t tail = load_acquire(cq->cq_tail);
+
+	trace(ring, LU_U_LOAD_CQ_TAIL, tail, 0);
+	return head == tail ? NULL : &cq->cqes[head & cq->mask];
+}
+
+uint32_t lu_ring_cq_ready(const struct lu_ring *ring)
+{
+	uint32_t tail = load_acquire(ring->cq.cq_tail);
+
+	trace(ring, LU_U_LOAD_CQ_TAIL, tail, 0);
+	return tail - load_own(ring->cq.cq_head);
+}
+
+void lu_ring_cq_advance(struct lu_ring *ring, uint32_t n)
+{
+	struct lu_cq *cq = &ring->cq;
+	uint32_t head = load_own(cq->cq_head);
+
+	if (n == 0)
+		return;
+	if (ring->trace)
+		for (uint32_t j = head; j != head + n; j++)
+			trace(ring, LU_U_REAP, j, cq->cqes[j & cq->mask].user_data);
+	/* Release: our reads of these CQEs happen before the kernel may overwrite them. */
+	store_release(cq->cq_head, head + n);
+	trace(ring, LU_U_CQ_ADVANCE, head + n, 0);
+}
+
+bool lu_ring_cq_overflowed(const struct lu_ring *ring)
+{
+	/* A hint only: entering with GETEVENTS is what synchronises with the flush. */
+	return atomic_load_explicit(shared_u32(ring->sq.flags), memory_order_relaxed) &
+	       IORING_SQ_CQ_OVERFLOW;
+}
+
+bool lu_ring_opcode_supported(struct lu_ring *ring, unsigned opcode)
+{
+	enum { MAX_OPS = 256 };
+	alignas(struct io_uring_probe) unsigned char
+		buf[sizeof(struct io_uring_probe) + MAX_OPS * sizeof(struct io_uring_probe_op)];
+	struct io_uring_probe *probe = (struct io_uring_probe *)buf;
+
+	if (ring->fd < 0 || opcode >= MAX_OPS)
+		return false;
+	memset(buf, 0, sizeof(buf));
+	if (syscall(__NR_io_uring_register, ring->fd, IORING_REGISTER_PROBE, probe, MAX_OPS) < 0)
+		return false;
+	return opcode <= probe->last_op && (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED);
+}
