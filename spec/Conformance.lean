@@ -1,0 +1,115 @@
+/-
+Conformance: replay a ring trace (spec/trace-format.md) with the executable twin `step?`.
+Usage: conformance [trace-file]   (stdin without an argument)
+Prints "accepted N steps" and exits 0, or prints the first rejected line and exits 1.
+-/
+import Ring.Exec
+import Ring.U32
+
+open Ring
+
+def parseInt (w : String) : Option Int :=
+  if w.startsWith "-" then (w.drop 1).toNat?.map fun n => -(Int.ofNat n)
+  else w.toNat?.map Int.ofNat
+
+def words (line : String) : List String :=
+  (line.trim.splitOn " ").filter fun w => !w.isEmpty
+
+/-- A trace's first line fixes the capacities and the u32 value the indices start at. -/
+structure Header where
+  sqCap : Nat
+  cqCap : Nat
+  start : Nat
+
+def isPow2 (n : Nat) : Bool := n > 0 && (Nat.land n (n - 1)) == 0
+
+def parseHeader (line : String) : Option Header :=
+  match words line with
+  | ["ring", a, b, c] =>
+    match a.toNat?, b.toNat?, c.toNat? with
+    | some a, some b, some c =>
+      if isPow2 a && isPow2 b && c < u32Size then some ⟨a, b, c⟩ else none
+    | _, _, _ => none
+  | _ => none
+
+/-- A u32 index from the trace, as the model's `Nat`, relative to the observer's copy `ref`. -/
+def idx (hd : Header) (ref : Nat) (w : String) : Option Nat :=
+  match w.toNat? with
+  | some x => if x < u32Size then unwrap ref ((x + u32Size - hd.start) % u32Size) else none
+  | none => none
+
+def with1 (a : Option Nat) (f : Nat → Action) : Option Action :=
+  match a with
+  | some x => some (f x)
+  | none => none
+
+def with2 (a b : Option Nat) (f : Nat → Nat → Action) : Option Action :=
+  match a, b with
+  | some x, some y => some (f x y)
+  | _, _ => none
+
+def parseAction (hd : Header) (s : St) (line : String) : Option Action :=
+  match words line with
+  | ["uGetSqe", i, id] => with2 (idx hd s.sqeTail i) id.toNat? Action.uGetSqe
+  | ["uLoadHead", h] => with1 (idx hd s.headSeen h) Action.uLoadHead
+  | ["uPublish", t] => with1 (idx hd s.sqeTail t) Action.uPublish
+  | ["kLoadTail", t] => with1 (idx hd s.kTailSeen t) Action.kLoadTail
+  | ["kGetSqe", i, id] => with2 (idx hd s.kHead i) id.toNat? Action.kGetSqe
+  | ["kCommitSq", h] => with1 (idx hd s.kHead h) Action.kCommitSq
+  | ["kLoadCqHead", h] => with1 (idx hd s.cqHeadSeen h) Action.kLoadCqHead
+  | ["kPost", j, id, res] =>
+    match parseInt res with
+    | some r => with2 (idx hd s.cqeTail j) id.toNat? fun j id => Action.kPost j id r
+    | none => none
+  | ["kOverflow", id, res] =>
+    match parseInt res with
+    | some r => with1 id.toNat? fun id => Action.kOverflow id r
+    | none => none
+  | ["kFlush", j] => with1 (idx hd s.cqeTail j) Action.kFlush
+  | ["kCommitCq", t] => with1 (idx hd s.cqeTail t) Action.kCommitCq
+  | ["uLoadCqTail", t] => with1 (idx hd s.uCqTailSeen t) Action.uLoadCqTail
+  | ["uReap", j, id] => with2 (idx hd s.uCqHead j) id.toNat? Action.uReap
+  | ["uCqAdvance", h] => with1 (idx hd s.uCqHead h) Action.uCqAdvance
+  | _ => none
+
+partial def readLines (h : IO.FS.Stream) (acc : Array String) : IO (Array String) := do
+  let line ← h.getLine
+  if line.isEmpty then pure acc else readLines h (acc.push line)
+
+def isBlank (line : String) : Bool := line.trim.isEmpty || line.trim.startsWith "#"
+
+def reject (n : Nat) (line : String) (why : String) : IO UInt32 := do
+  IO.println s!"rejected line {n}: {line.trim} ({why})"
+  pure 1
+
+def run (lines : Array String) : IO UInt32 := do
+  let mut hd : Option Header := none
+  let mut s : St := init 1 1
+  let mut steps := 0
+  let mut n := 0
+  for line in lines do
+    n := n + 1
+    if isBlank line then continue
+    match hd with
+    | none =>
+      match parseHeader line with
+      | some h => hd := some h; s := init h.sqCap h.cqCap
+      | none => return (← reject n line "bad header")
+    | some h =>
+      match parseAction h s line with
+      | none => return (← reject n line "malformed or index out of range")
+      | some a =>
+        match step? s a with
+        | some s' => s := s'; steps := steps + 1
+        | none => return (← reject n line "not a step of the model")
+  if hd.isNone then
+    IO.println "rejected: empty trace"
+    return 1
+  IO.println s!"accepted {steps} steps"
+  pure 0
+
+def main (args : List String) : IO UInt32 := do
+  let h ← match args with
+    | [path] => do pure (IO.FS.Stream.ofHandle (← IO.FS.Handle.mk path IO.FS.Mode.read))
+    | _ => IO.getStdin
+  run (← readLines h #[])

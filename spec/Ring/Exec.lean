@@ -1,0 +1,244 @@
+/-
+Ring.Exec: the executable twin of `Step`.  `step?` decides one action; `step?_sound` shows every
+step it accepts is a `Step`, so a trace it replays is a path of the L2 model.
+-/
+import Ring.L2
+
+namespace Ring
+
+/-- One trace line, with indices already unwrapped to the model's `Nat`s. -/
+inductive Action
+  | uGetSqe (i id : Nat)
+  | uLoadHead (h : Nat)
+  | uPublish (t : Nat)
+  | kLoadTail (t : Nat)
+  | kGetSqe (i id : Nat)
+  | kCommitSq (h : Nat)
+  | kLoadCqHead (h : Nat)
+  | kPost (j id : Nat) (res : Int)
+  | kOverflow (id : Nat) (res : Int)
+  | kFlush (j : Nat)
+  | kCommitCq (t : Nat)
+  | uLoadCqTail (t : Nat)
+  | uReap (j id : Nat)
+  | uCqAdvance (h : Nat)
+  deriving DecidableEq, Repr
+
+/-- The trace carries only user_data for an SQE; the other fields do not affect the protocol. -/
+def Sqe.ofUserData (id : Nat) : Sqe := ⟨Op.nop, 0, 0, 0, 0, id⟩
+
+def Cqe.ofResult (id : Nat) (res : Int) : Cqe := ⟨id, res, 0⟩
+
+def consumeSq (s : St) (e : Sqe) (id : Nat) : Option St :=
+  if e.userData = id then
+    some { s with kHead := s.kHead + 1, inflight := s.inflight ++ [e.userData],
+                  consumed := s.consumed ++ [e] }
+  else none
+
+def reapCq (s : St) (c : Cqe) (id : Nat) : Option St :=
+  if c.userData = id then
+    some { s with uCqHead := s.uCqHead + 1, reaped := s.reaped ++ [c] }
+  else none
+
+def post (s : St) (c : Cqe) : St :=
+  { s with cqes := upd s.cqes (slot s.cqCap s.cqeTail) (some c),
+           postAt := upd s.postAt s.cqeTail c, cqeTail := s.cqeTail + 1,
+           inflight := s.inflight.erase c.userData, produced := s.produced ++ [c] }
+
+def flush (s : St) (c : Cqe) (cs : List Cqe) : St :=
+  { s with cqes := upd s.cqes (slot s.cqCap s.cqeTail) (some c),
+           postAt := upd s.postAt s.cqeTail c, cqeTail := s.cqeTail + 1, overflow := cs }
+
+def overflowCq (s : St) (c : Cqe) : St :=
+  { s with overflow := s.overflow ++ [c],
+           inflight := s.inflight.erase c.userData, produced := s.produced ++ [c] }
+
+def postIfRoom (s : St) (c : Cqe) : List Cqe → Option St
+  | [] => if s.cqeTail < s.cqHeadSeen + s.cqCap then some (post s c) else none
+  | _ :: _ => none
+
+def overflowIfDue (s : St) (c : Cqe) : List Cqe → Option St
+  | [] => if s.cqHeadSeen + s.cqCap ≤ s.cqeTail then some (overflowCq s c) else none
+  | _ :: _ => some (overflowCq s c)
+
+def flushIfRoom (s : St) : List Cqe → Option St
+  | [] => none
+  | c :: cs => if s.cqeTail < s.cqHeadSeen + s.cqCap then some (flush s c cs) else none
+
+def step? (s : St) : Action → Option St
+  | Action.uGetSqe i id =>
+    if i = s.sqeTail ∧ s.sqeTail < s.headSeen + s.cap then
+      some { s with sqes := upd s.sqes (slot s.cap s.sqeTail) (some (Sqe.ofUserData id)),
+                    subAt := upd s.subAt s.sqeTail (Sqe.ofUserData id), sqeTail := s.sqeTail + 1 }
+    else none
+  | Action.uLoadHead h =>
+    if s.headSeen ≤ h ∧ h ≤ s.sqHead then some { s with headSeen := h } else none
+  | Action.uPublish t => if t = s.sqeTail then some { s with sqTail := s.sqeTail } else none
+  | Action.kLoadTail t =>
+    if s.kTailSeen ≤ t ∧ t ≤ s.sqTail then some { s with kTailSeen := t } else none
+  | Action.kGetSqe i id =>
+    if i = s.kHead ∧ s.kHead < s.kTailSeen then
+      match s.sqes (slot s.cap s.kHead) with
+      | some e => consumeSq s e id
+      | none => none
+    else none
+  | Action.kCommitSq h => if h = s.kHead then some { s with sqHead := s.kHead } else none
+  | Action.kLoadCqHead h =>
+    if s.cqHeadSeen ≤ h ∧ h ≤ s.cqHead then some { s with cqHeadSeen := h } else none
+  | Action.kPost j id res =>
+    if j = s.cqeTail ∧ s.inflight.elem id = true then
+      postIfRoom s (Cqe.ofResult id res) s.overflow
+    else none
+  | Action.kOverflow id res =>
+    if s.inflight.elem id = true then overflowIfDue s (Cqe.ofResult id res) s.overflow else none
+  | Action.kFlush j => if j = s.cqeTail then flushIfRoom s s.overflow else none
+  | Action.kCommitCq t => if t = s.cqeTail then some { s with cqTail := s.cqeTail } else none
+  | Action.uLoadCqTail t =>
+    if s.uCqTailSeen ≤ t ∧ t ≤ s.cqTail then some { s with uCqTailSeen := t } else none
+  | Action.uReap j id =>
+    if j = s.uCqHead ∧ s.uCqHead < s.uCqTailSeen then
+      match s.cqes (slot s.cqCap s.uCqHead) with
+      | some c => reapCq s c id
+      | none => none
+    else none
+  | Action.uCqAdvance h => if h = s.uCqHead then some { s with cqHead := s.uCqHead } else none
+
+theorem some_inj {α : Type} {a b : α} (h : some a = some b) : a = b := by injection h; assumption
+
+theorem none_ne_some {α : Type} {a : α} (h : none = some a) : False := by injection h
+
+/-- Soundness: whatever `step?` accepts is a step of the model. -/
+theorem step?_sound (s : St) : ∀ (a : Action) (s' : St), step? s a = some s' → Step s s'
+  | Action.uGetSqe i id, s', hs => by
+    byCases c : i = s.sqeTail ∧ s.sqeTail < s.headSeen + s.cap
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      rw [← some_inj hs']; exact Step.uGetSqe s _ c.2
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.uLoadHead h, s', hs => by
+    byCases c : s.headSeen ≤ h ∧ h ≤ s.sqHead
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      rw [← some_inj hs']; exact Step.uLoadHead s h c.1 c.2
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.uPublish t, s', hs => by
+    byCases c : t = s.sqeTail
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      rw [← some_inj hs']; exact Step.uPublish s
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.kLoadTail t, s', hs => by
+    byCases c : s.kTailSeen ≤ t ∧ t ≤ s.sqTail
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      rw [← some_inj hs']; exact Step.kLoadTail s t c.1 c.2
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.kGetSqe i id, s', hs => by
+    byCases c : i = s.kHead ∧ s.kHead < s.kTailSeen
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      cases he : s.sqes (slot s.cap s.kHead) with
+      | none => rw [he] at hs'; exact (none_ne_some hs').elim
+      | some e =>
+        rw [he] at hs'
+        byCases d : e.userData = id
+        · simp only [consumeSq, ifPos d] at hs'
+          rw [← some_inj hs']; exact Step.kGetSqe s e c.2 he
+        · simp only [consumeSq, ifNeg d] at hs'
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.kCommitSq h, s', hs => by
+    byCases c : h = s.kHead
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      rw [← some_inj hs']; exact Step.kCommitSq s
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.kLoadCqHead h, s', hs => by
+    byCases c : s.cqHeadSeen ≤ h ∧ h ≤ s.cqHead
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      rw [← some_inj hs']; exact Step.kLoadCqHead s h c.1 c.2
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.kPost j id res, s', hs => by
+    byCases c : j = s.cqeTail ∧ s.inflight.elem id = true
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      cases ho : s.overflow with
+      | cons x xs => rw [ho] at hs'; exact (none_ne_some hs').elim
+      | nil =>
+        rw [ho] at hs'
+        byCases d : s.cqeTail < s.cqHeadSeen + s.cqCap
+        · simp only [postIfRoom, ifPos d] at hs'
+          rw [← some_inj hs']; exact Step.kPost s (Cqe.ofResult id res) c.2 ho d
+        · simp only [postIfRoom, ifNeg d] at hs'
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.kOverflow id res, s', hs => by
+    byCases c : s.inflight.elem id = true
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      cases ho : s.overflow with
+      | cons x xs =>
+        rw [ho] at hs'; simp only [overflowIfDue] at hs'
+        rw [← some_inj hs']
+        exact Step.kOverflow s (Cqe.ofResult id res) c (Or.inl (fun h => by rw [ho] at h; injection h))
+      | nil =>
+        rw [ho] at hs'
+        byCases d : s.cqHeadSeen + s.cqCap ≤ s.cqeTail
+        · simp only [overflowIfDue, ifPos d] at hs'
+          rw [← some_inj hs']; exact Step.kOverflow s (Cqe.ofResult id res) c (Or.inr d)
+        · simp only [overflowIfDue, ifNeg d] at hs'
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.kFlush j, s', hs => by
+    byCases c : j = s.cqeTail
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      cases ho : s.overflow with
+      | nil => rw [ho] at hs'; exact (none_ne_some hs').elim
+      | cons x xs =>
+        rw [ho] at hs'
+        byCases d : s.cqeTail < s.cqHeadSeen + s.cqCap
+        · simp only [flushIfRoom, ifPos d] at hs'
+          rw [← some_inj hs']; exact Step.kFlush s x xs ho d
+        · simp only [flushIfRoom, ifNeg d] at hs'
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.kCommitCq t, s', hs => by
+    byCases c : t = s.cqeTail
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      rw [← some_inj hs']; exact Step.kCommitCq s
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.uLoadCqTail t, s', hs => by
+    byCases c : s.uCqTailSeen ≤ t ∧ t ≤ s.cqTail
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      rw [← some_inj hs']; exact Step.uLoadCqTail s t c.1 c.2
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.uReap j id, s', hs => by
+    byCases c : j = s.uCqHead ∧ s.uCqHead < s.uCqTailSeen
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      cases he : s.cqes (slot s.cqCap s.uCqHead) with
+      | none => rw [he] at hs'; exact (none_ne_some hs').elim
+      | some x =>
+        rw [he] at hs'
+        byCases d : x.userData = id
+        · simp only [reapCq, ifPos d] at hs'
+          rw [← some_inj hs']; exact Step.uReap s x c.2 he
+        · simp only [reapCq, ifNeg d] at hs'
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+  | Action.uCqAdvance h, s', hs => by
+    byCases c : h = s.uCqHead
+    · have hs' := hs; simp only [step?, ifPos c] at hs'
+      rw [← some_inj hs']; exact Step.uCqAdvance s
+    · have hs' := hs; simp only [step?, ifNeg c] at hs'
+
+/-- Replay a whole trace from a state; `Sum.inl (k, s)` = the k-th action (0-based) was rejected. -/
+def replay : St → List Action → Nat → Sum (Nat × St) St
+  | s, [], _ => Sum.inr s
+  | s, a :: as, k =>
+    match step? s a with
+    | some s' => replay s' as (k + 1)
+    | none => Sum.inl (k, s)
+
+/-- A replay that accepts a trace from a reachable state ends in a reachable state, so every
+theorem about `Reach` holds along any accepted trace. -/
+theorem replay_reach : ∀ (s : St) (as : List Action) (k : Nat) (t : St),
+    Reach s → replay s as k = Sum.inr t → Reach t
+  | s, [], k, t, r, h => by
+    have h' : Sum.inr s = Sum.inr t := h
+    injection h' with e; rw [← e]; exact r
+  | s, a :: as, k, t, r, h => by
+    cases hs : step? s a with
+    | none =>
+      have h' := h; simp only [replay] at h'; rw [hs] at h'; injection h'
+    | some s' =>
+      have h' := h; simp only [replay] at h'; rw [hs] at h'
+      exact replay_reach s' as (k + 1) t (Reach.step r (step?_sound s a s' hs)) h'
+
+end Ring

@@ -1,0 +1,89 @@
+/-
+Ring.L1: one ring as the C code lays it out.  Indices are free-running `Nat`s (the u32 counters
+unwrapped, see Ring.U32); an index `i` lives in slot `i % cap`, `cap` a power of two.
+-/
+import Ring.Arith
+
+namespace Ring
+
+/-- The opcodes the runtime issues (io_uring numbers: NOP 0, ACCEPT 13, CLOSE 19, READ 22,
+WRITE 23, SEND 26, RECV 27). -/
+inductive Op
+  | nop | accept | close | read | write | send | recv
+  deriving DecidableEq, Repr, Inhabited
+
+/-- A submission queue entry, restricted to the fields the runtime sets. -/
+structure Sqe where
+  opcode : Op
+  fd : Int
+  offset : Nat
+  buffer : Nat
+  length : Nat
+  userData : Nat
+  deriving Inhabited
+
+/-- A completion queue entry. -/
+structure Cqe where
+  userData : Nat
+  res : Int
+  flags : Nat
+  deriving Inhabited
+
+def IsPow2 (n : Nat) : Prop := ∃ k, n = 2 ^ k
+
+def slot (cap i : Nat) : Nat := i % cap
+
+/-- Point update of a function (a ring slot write, or a ghost record). -/
+def upd {α : Type} (f : Nat → α) (k : Nat) (v : α) : Nat → α :=
+  fun j => if j = k then v else f j
+
+theorem upd_same {α : Type} (f : Nat → α) (k : Nat) (v : α) : upd f k v k = v := by
+  simp [upd]
+
+theorem upd_other {α : Type} (f : Nat → α) {k j : Nat} (v : α) (h : j ≠ k) : upd f k v j = f j := by
+  simp [upd, h]
+
+/-- `pre f n = [f 0, …, f (n-1)]`: the first `n` entries of an index-addressed history. -/
+def pre {α : Type} (f : Nat → α) : Nat → List α
+  | 0 => []
+  | n + 1 => pre f n ++ [f n]
+
+theorem pre_succ {α : Type} (f : Nat → α) (n : Nat) : pre f (n + 1) = pre f n ++ [f n] := rfl
+
+/-- Changing a history at or after `n` does not change its first `n` entries. -/
+theorem pre_upd {α : Type} (f : Nat → α) (k : Nat) (v : α) :
+    ∀ n, n ≤ k → pre (upd f k v) n = pre f n
+  | 0, _ => rfl
+  | n + 1, h => by
+    have hn : n ≠ k := fun e => by rw [e] at h; exact Nat.notSuccLeSelf k h
+    rw [pre_succ, pre_succ, pre_upd f k v n (Nat.leOfSuccLe h), upd_other f v hn]
+
+theorem pre_upd_succ {α : Type} (f : Nat → α) (k : Nat) (v : α) :
+    pre (upd f k v) (k + 1) = pre f k ++ [v] := by
+  rw [pre_succ, pre_upd f k v k (Nat.leRefl k), upd_same]
+
+/-- Own prefix relation (2021 core has no `List.IsPrefix`). -/
+def Prefix {α : Type} (l₁ l₂ : List α) : Prop := ∃ r, l₁ ++ r = l₂
+
+theorem Prefix.refl {α : Type} (l : List α) : Prefix l l := ⟨[], List.append_nil l⟩
+
+theorem Prefix.trans {α : Type} {a b c : List α} : Prefix a b → Prefix b c → Prefix a c
+  | ⟨r, hr⟩, ⟨q, hq⟩ => ⟨r ++ q, by rw [← List.append_assoc, hr, hq]⟩
+
+theorem pre_prefix {α : Type} (f : Nat → α) (m : Nat) : ∀ n, m ≤ n → Prefix (pre f m) (pre f n)
+  | 0, h => by rw [Nat.eqZeroOfLeZero h]; exact Prefix.refl _
+  | n + 1, h => by
+    cases Nat.eqOrLtOfLe h with
+    | inl e => rw [e]; exact Prefix.refl _
+    | inr lt => exact Prefix.trans (pre_prefix f m n (Nat.leOfLtSucc lt)) ⟨[f n], rfl⟩
+
+theorem length_append {α : Type} : ∀ (a b : List α), (a ++ b).length = a.length + b.length
+  | [], b => by rw [List.nil_append, List.length_nil, Nat.zero_add]
+  | x :: a, b => by
+    rw [List.cons_append, List.length_cons, List.length_cons, length_append a b, Nat.succ_add]
+
+theorem length_pre {α : Type} (f : Nat → α) : ∀ n, (pre f n).length = n
+  | 0 => rfl
+  | n + 1 => by rw [pre_succ, length_append, length_pre f n]; rfl
+
+end Ring
