@@ -30,7 +30,12 @@ struct lu_handle {
 	size_t rpos, rlen;
 	char *wbuf;           /* output waiting for flush is wbuf[0, wlen) */
 	size_t wlen;
+	struct lu_handle *prev, *next;  /* in g_open, for lu_handle_flush_all */
 };
+
+/* Every handle not yet closed, so that exit can flush them all as the C library does. */
+static pthread_mutex_t g_open_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lu_handle *g_open;
 
 static size_t block_size(int fd)
 {
@@ -56,6 +61,12 @@ int lu_handle_from_fd(int fd, bool readable, bool writable, enum lu_buffering bu
 	h->owns_fd = owns_fd;
 	h->buffering = buffering;
 	h->cap = block_size(fd);
+	pthread_mutex_lock(&g_open_lock);
+	h->next = g_open;
+	if (g_open)
+		g_open->prev = h;
+	g_open = h;
+	pthread_mutex_unlock(&g_open_lock);
 	*out = h;
 	return 0;
 }
@@ -378,10 +389,26 @@ int lu_handle_get_line(struct lu_handle *h, struct lu_line *line)
 	return r;
 }
 
+void lu_handle_flush_all(void)
+{
+	pthread_mutex_lock(&g_open_lock);
+	for (struct lu_handle *h = g_open; h; h = h->next)
+		lu_handle_flush(h);
+	pthread_mutex_unlock(&g_open_lock);
+}
+
 int lu_handle_close(struct lu_handle *h)
 {
 	int r, c = 0;
 
+	pthread_mutex_lock(&g_open_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		g_open = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&g_open_lock);
 	pthread_mutex_lock(&h->lock);
 	r = flush_locked(h);
 	if (h->owns_fd)

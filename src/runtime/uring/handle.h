@@ -49,6 +49,9 @@ int lu_handle_from_fd(int fd, bool readable, bool writable, enum lu_buffering bu
  */
 void lu_handle_flush_before_read(struct lu_handle *in, struct lu_handle *out);
 
+/* Flush every handle not yet closed: what exit(3) does for the C library's streams. */
+void lu_handle_flush_all(void);
+
 /* Flush, close the fd if owned, free.  Returns the first error; the handle is gone anyway. */
 int lu_handle_close(struct lu_handle *h);
 

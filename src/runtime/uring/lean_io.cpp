@@ -65,7 +65,7 @@ lu_handle *std_handle(int fd, bool writable, lu_buffering buffering)
 }
 
 /*
- * The C library flushes stdout at exit; ours must too.  A child forked by spawn that fails
+ * The C library flushes every open stream at exit; ours must too.  A child forked by spawn that fails
  * to exec also exits through here: it must not touch the parent's ring (its mapping is shared
  * with the parent), and it would only print the parent's buffered output a second time.
  */
@@ -73,8 +73,7 @@ void flush_std_at_exit()
 {
 	if (getpid() != g_pid)
 		return;
-	lu_handle_flush(g_stdout);
-	lu_handle_flush(g_stderr);
+	lu_handle_flush_all();
 }
 
 lean_obj_res io_error(int neg_errno, b_lean_obj_arg fname)

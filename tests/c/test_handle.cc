@@ -1,0 +1,291 @@
+// The buffered handle (handle.h) against the thing it must imitate: glibc's FILE, driven with
+// the same operations on real files, compared after every step.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "backend.h"
+#include "dir.h"
+#include "handle.h"
+}
+
+namespace {
+
+class Handle : public ::testing::Test {
+protected:
+	void SetUp() override
+	{
+		ASSERT_EQ(lu_backend_init(), 0);
+		char tmpl[] = "/tmp/lu-handle-XXXXXX";
+		ASSERT_NE(mkdtemp(tmpl), nullptr);
+		dir_ = tmpl;
+	}
+	void TearDown() override
+	{
+		std::string cmd = "rm -rf " + dir_;
+		ASSERT_EQ(system(cmd.c_str()), 0);
+	}
+	std::string path(const char *name) const { return dir_ + "/" + name; }
+	void write_file(const char *name, const std::string &data) const
+	{
+		FILE *f = fopen(path(name).c_str(), "wb");
+		ASSERT_NE(f, nullptr);
+		ASSERT_EQ(fwrite(data.data(), 1, data.size(), f), data.size());
+		fclose(f);
+	}
+	off_t size_of(const std::string &p) const
+	{
+		struct stat st;
+		return stat(p.c_str(), &st) == 0 ? st.st_size : -1;
+	}
+	std::string dir_;
+};
+
+// upstream's lean_io_prim_handle_get_line at the pinned commit, on a FILE*
+std::string upstream_get_line(FILE *fp)
+{
+	if (feof(fp))
+		return "";
+	const int buf_sz = 64;
+	char buf[buf_sz];
+	std::string result;
+	for (;;) {
+		char *out = fgets(buf, buf_sz, fp);
+		if (out == nullptr)
+			return result;
+		result.append(out);
+		if (strlen(buf) < buf_sz - 1 || buf[buf_sz - 2] == '\n')
+			return result;
+	}
+}
+
+TEST_F(Handle, EofIsLateAndSticky)
+{
+	write_file("a", "hello");
+	lu_handle *h;
+	ASSERT_EQ(lu_handle_open(path("a").c_str(), "rb", &h), 0);
+	char buf[16];
+	EXPECT_EQ(lu_handle_read(h, buf, 5), 5);
+	EXPECT_FALSE(lu_handle_is_eof(h)) << "consuming the last byte is not EOF";
+	EXPECT_EQ(lu_handle_read(h, buf, 5), 0);
+	EXPECT_TRUE(lu_handle_is_eof(h));
+	EXPECT_EQ(lu_handle_read(h, buf, 5), 0);
+	lu_line line;
+	ASSERT_EQ(lu_handle_get_line(h, &line), 0);
+	EXPECT_STREQ(line.data, "");
+	free(line.data);
+	EXPECT_EQ(lu_handle_close(h), 0);
+}
+
+TEST_F(Handle, ReadsLikeFread)
+{
+	std::mt19937 rng(7);
+	std::string data;
+	for (int i = 0; i < 100000; i++)
+		data.push_back((char)rng());
+	write_file("r", data);
+	for (int round = 0; round < 20; round++) {
+		FILE *f = fopen(path("r").c_str(), "rb");
+		lu_handle *h;
+		ASSERT_EQ(lu_handle_open(path("r").c_str(), "rb", &h), 0);
+		for (;;) {
+			size_t n = std::uniform_int_distribution<size_t>(0, 20000)(rng);
+			std::vector<char> a(n + 1), b(n + 1);
+			size_t got_f = fread(a.data(), 1, n, f);
+			ssize_t got_h = lu_handle_read(h, b.data(), n);
+			ASSERT_EQ((ssize_t)got_f, got_h);
+			ASSERT_EQ(memcmp(a.data(), b.data(), got_f), 0);
+			ASSERT_EQ(feof(f) != 0, lu_handle_is_eof(h));
+			if (feof(f))
+				break;
+		}
+		fclose(f);
+		lu_handle_close(h);
+	}
+}
+
+TEST_F(Handle, GetLineLikeUpstream)
+{
+	std::mt19937 rng(11);
+	std::string data;
+	const char alphabet[] = "ab\n\n\0xyz";
+	for (int i = 0; i < 50000; i++) {
+		// long runs without newlines, so that lines cross the 63-byte chunks
+		if (rng() % 4 == 0)
+			data.append(std::uniform_int_distribution<int>(0, 200)(rng), 'L');
+		data.push_back(alphabet[rng() % (sizeof alphabet - 1)]);
+	}
+	write_file("l", data);
+	FILE *f = fopen(path("l").c_str(), "rb");
+	lu_handle *h;
+	ASSERT_EQ(lu_handle_open(path("l").c_str(), "rb", &h), 0);
+	int lines = 0;
+	for (;;) {
+		std::string want = upstream_get_line(f);
+		lu_line got;
+		ASSERT_EQ(lu_handle_get_line(h, &got), 0);
+		ASSERT_EQ(want, std::string(got.data, got.len)) << "line " << lines;
+		ASSERT_EQ(feof(f) != 0, lu_handle_is_eof(h)) << "line " << lines;
+		free(got.data);
+		lines++;
+		// a line that starts with a NUL is empty too: only EOF ends the file
+		if (want.empty() && feof(f))
+			break;
+	}
+	EXPECT_GT(lines, 1000);
+	fclose(f);
+	lu_handle_close(h);
+}
+
+// Output must reach the file at the same points as with stdio, so that other writers to the
+// same pipe or terminal (stderr, a child) interleave the same way.
+TEST_F(Handle, WritesReachTheFileWhereStdioFlushes)
+{
+	std::mt19937 rng(3);
+	FILE *f = fopen(path("wf").c_str(), "wb");
+	lu_handle *h;
+	ASSERT_EQ(lu_handle_open(path("wh").c_str(), "wb", &h), 0);
+	std::string chunk(40000, 'z');
+	for (int i = 0; i < 2000; i++) {
+		size_t n = rng() % 3 == 0 ? std::uniform_int_distribution<size_t>(0, 20000)(rng)
+					  : std::uniform_int_distribution<size_t>(0, 300)(rng);
+		ASSERT_EQ(fwrite(chunk.data(), 1, n, f), n);
+		ASSERT_EQ(lu_handle_write(h, chunk.data(), n), 0);
+		ASSERT_EQ(size_of(path("wf")), size_of(path("wh"))) << "after write " << i;
+		if (rng() % 50 == 0) {
+			fflush(f);
+			ASSERT_EQ(lu_handle_flush(h), 0);
+		}
+	}
+	fclose(f);
+	ASSERT_EQ(lu_handle_close(h), 0);
+	EXPECT_EQ(size_of(path("wf")), size_of(path("wh")));
+}
+
+TEST_F(Handle, WrongDirectionFailsWithEbadf)
+{
+	write_file("x", "abc");
+	lu_handle *r, *w;
+	ASSERT_EQ(lu_handle_open(path("x").c_str(), "r", &r), 0);
+	ASSERT_EQ(lu_handle_open(path("y").c_str(), "w", &w), 0);
+	EXPECT_EQ(lu_handle_write(r, "no", 2), -EBADF);
+	char c;
+	EXPECT_EQ(lu_handle_read(w, &c, 1), -EBADF);
+	lu_line line;
+	EXPECT_EQ(lu_handle_get_line(w, &line), -EBADF);
+	lu_handle_close(r);
+	lu_handle_close(w);
+}
+
+TEST_F(Handle, OpenModesAndErrors)
+{
+	lu_handle *h;
+	EXPECT_EQ(lu_handle_open(path("missing").c_str(), "r", &h), -ENOENT);
+	EXPECT_EQ(lu_handle_open(path("x").c_str(), "q", &h), -EINVAL);
+	EXPECT_EQ(lu_handle_open(dir_.c_str(), "w", &h), -EISDIR);
+	write_file("m", "1234");
+	ASSERT_EQ(lu_handle_open(path("m").c_str(), "ab", &h), 0);
+	ASSERT_EQ(lu_handle_write(h, "56", 2), 0);
+	ASSERT_EQ(lu_handle_close(h), 0);
+	EXPECT_EQ(size_of(path("m")), 6);
+	ASSERT_EQ(lu_handle_open(path("m").c_str(), "wx", &h), -EEXIST);
+	// read-write: a write after a read lands where the reader is, as with stdio
+	ASSERT_EQ(lu_handle_open(path("m").c_str(), "r+b", &h), 0);
+	char buf[8] = {0};
+	ASSERT_EQ(lu_handle_read(h, buf, 2), 2);
+	ASSERT_EQ(lu_handle_write(h, "99", 2), 0);
+	ASSERT_EQ(lu_handle_read(h, buf, 8), 2);
+	EXPECT_EQ(std::string(buf, 2), "56");
+	ASSERT_EQ(lu_handle_close(h), 0);
+	FILE *f = fopen(path("m").c_str(), "rb");
+	ASSERT_EQ(fread(buf, 1, 8, f), 6u);
+	fclose(f);
+	EXPECT_EQ(std::string(buf, 6), "129956");
+}
+
+struct writer_arg {
+	lu_handle *h;
+	int id;
+};
+
+void *write_lines(void *p)
+{
+	writer_arg *a = static_cast<writer_arg *>(p);
+	for (int i = 0; i < 5000; i++) {
+		std::string line = "writer " + std::to_string(a->id) + " line " + std::to_string(i) +
+				   std::string(i % 97, '.') + "\n";
+		if (lu_handle_write(a->h, line.data(), line.size()) != 0)
+			return p;
+	}
+	return nullptr;
+}
+
+TEST_F(Handle, SharedBetweenThreadsNothingTorn)
+{
+	lu_handle *h;
+	ASSERT_EQ(lu_handle_open(path("t").c_str(), "w", &h), 0);
+	pthread_t t[4];
+	writer_arg args[4];
+	for (int i = 0; i < 4; i++) {
+		args[i] = {h, i};
+		pthread_create(&t[i], nullptr, write_lines, &args[i]);
+	}
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		EXPECT_EQ(r, nullptr);
+	}
+	ASSERT_EQ(lu_handle_close(h), 0);
+	FILE *f = fopen(path("t").c_str(), "r");
+	char line[512];
+	int next[4] = {0, 0, 0, 0}, count = 0;
+	while (fgets(line, sizeof line, f)) {
+		int id, i;
+		ASSERT_EQ(sscanf(line, "writer %d line %d", &id, &i), 2) << line;
+		ASSERT_EQ(i, next[id]++) << "lines of one writer stay in order";
+		ASSERT_EQ(strlen(line), strlen("writer 0 line ") + std::to_string(i).size() + i % 97 + 1);
+		count++;
+	}
+	fclose(f);
+	EXPECT_EQ(count, 20000);
+}
+
+TEST_F(Handle, ReadDirListsWhatReaddirLists)
+{
+	for (int i = 0; i < 500; i++)
+		write_file(("entry-with-a-long-name-" + std::to_string(i)).c_str(), "");
+	std::vector<std::string> ours, theirs;
+	ASSERT_EQ(lu_read_dir(dir_.c_str(),
+			      [](void *ctx, const char *name) {
+				      static_cast<std::vector<std::string> *>(ctx)->push_back(name);
+				      return 0;
+			      },
+			      &ours),
+		  0);
+	DIR *d = opendir(dir_.c_str());
+	while (struct dirent *e = readdir(d))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			theirs.push_back(e->d_name);
+	closedir(d);
+	EXPECT_EQ(ours, theirs);
+	EXPECT_EQ(ours.size(), 500u);
+	EXPECT_EQ(lu_read_dir(path("missing").c_str(), [](void *, const char *) { return 0; }, nullptr),
+		  -ENOENT);
+	EXPECT_EQ(lu_read_dir(path("entry-with-a-long-name-0").c_str(),
+			      [](void *, const char *) { return 0; }, nullptr),
+		  -ENOTDIR);
+}
+
+} // namespace
