@@ -389,11 +389,20 @@ int lu_handle_get_line(struct lu_handle *h, struct lu_line *line)
 	return r;
 }
 
+/*
+ * A handle whose mutex is held belongs to a thread that may be blocked in a read forever (a
+ * task waiting on stdin while main returns): it is skipped rather than waited for, as glibc's
+ * exit flushes without locking.
+ */
 void lu_handle_flush_all(void)
 {
 	pthread_mutex_lock(&g_open_lock);
-	for (struct lu_handle *h = g_open; h; h = h->next)
-		lu_handle_flush(h);
+	for (struct lu_handle *h = g_open; h; h = h->next) {
+		if (pthread_mutex_trylock(&h->lock) == 0) {
+			flush_locked(h);
+			pthread_mutex_unlock(&h->lock);
+		}
+	}
 	pthread_mutex_unlock(&g_open_lock);
 }
 

@@ -43,4 +43,8 @@ def main : IO Unit := do
   IO.println s!"null stdout: {← (← spawn { cmd := "sh", args := #["-c", "echo hidden"], stdout := Stdio.null }).wait}"
   -- run
   IO.println s!"run: {repr (← run { cmd := "sh", args := #["-c", "echo run; echo err >&2"] })}"
+  -- stdin piped: spawn does not flush stdout, so the child's line overtakes our buffered output
+  IO.println "buffered while the child runs"
+  let child ← spawn { cmd := "sh", args := #["-c", "echo child with piped stdin"], stdin := Stdio.piped }
+  discard child.wait
   IO.println "done"
