@@ -8,6 +8,10 @@
  *
  * read/write use the fd's current position (io_uring offset -1); pread/pwrite do not move it.
  * A short transfer is a result, not an error: lu_read_full/lu_write_all loop until done.
+ * One call moves at most 1 GiB (the SQE's len is 32 bits): both backends clamp a larger len
+ * the same way, so the caller sees a short transfer, never an error.
+ * An O_NONBLOCK fd keeps its syscall meaning (EAGAIN, EINPROGRESS) under both backends: the ring
+ * would wait for readiness instead, so the uring form makes the syscall for such an fd.
  */
 #ifndef LU_OPS_H
 #define LU_OPS_H

@@ -1,0 +1,311 @@
+/*
+ * fileops.c - file, directory and pipe operations: the io_uring form and its POSIX twin.
+ *
+ * The two forms of each operation must agree on every result, errors included, so where the
+ * ring would interpret an argument differently from the syscall (a negative offset, a flag
+ * that only means something to io_uring) the ring form rejects it the way the syscall does.
+ */
+#include "ops_impl.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The kernel's SPLICE_F_ALL, which it does not export. */
+#define LU_SPLICE_FLAGS (SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT)
+
+/* io_uring's "no offset": use and advance the file position, like read(2)/write(2). */
+#define LU_CUR_POS ((uint64_t)-1)
+
+static int rw(unsigned opcode, int fd, const void *buf, size_t len, uint64_t off)
+{
+	struct io_uring_sqe sqe = lu_sqe(opcode, fd);
+
+	sqe.addr = (uintptr_t)buf;
+	sqe.len = lu_op_len(len);
+	sqe.off = off;
+	return lu_run(&sqe);
+}
+
+int lu_uring_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_OPENAT, dirfd);
+
+	sqe.addr = (uintptr_t)path;
+	sqe.open_flags = (uint32_t)flags;
+	sqe.len = mode;
+	return lu_run(&sqe);
+}
+
+int lu_uring_close(int fd)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_CLOSE, fd);
+
+	return lu_run(&sqe);
+}
+
+ssize_t lu_uring_read(int fd, void *buf, size_t len)
+{
+	int nb = lu_fd_nonblocking(fd);
+
+	if (nb != 0)
+		return nb < 0 ? nb : lu_posix_read(fd, buf, len);
+	return rw(IORING_OP_READ, fd, buf, len, LU_CUR_POS);
+}
+
+ssize_t lu_uring_write(int fd, const void *buf, size_t len)
+{
+	int nb = lu_fd_nonblocking(fd);
+
+	if (nb != 0)
+		return nb < 0 ? nb : lu_posix_write(fd, buf, len);
+	return rw(IORING_OP_WRITE, fd, buf, len, LU_CUR_POS);
+}
+
+/*
+ * pread(2)/pwrite(2) fail with ESPIPE on a pipe, socket or other unseekable file, but the ring
+ * silently ignores the offset of a stream file: a "pread" on an empty pipe would block, and a
+ * "pwrite" would append.  One lseek(2) that moves nothing asks the kernel the same question
+ * pread(2) asks (is the file seekable?) before the operation is submitted.
+ */
+static int positional(int fd, off_t off)
+{
+	if (off < 0)
+		return -EINVAL; /* and to the ring, -1 would mean "the current position" */
+	return lseek(fd, 0, SEEK_CUR) < 0 ? -errno : 0;
+}
+
+ssize_t lu_uring_pread(int fd, void *buf, size_t len, off_t off)
+{
+	int r = positional(fd, off);
+
+	return r < 0 ? r : rw(IORING_OP_READ, fd, buf, len, (uint64_t)off);
+}
+
+ssize_t lu_uring_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	int r = positional(fd, off);
+
+	return r < 0 ? r : rw(IORING_OP_WRITE, fd, buf, len, (uint64_t)off);
+}
+
+int lu_uring_fsync(int fd)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_FSYNC, fd);
+
+	return lu_run(&sqe);
+}
+
+int lu_uring_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *out)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_STATX, dirfd);
+
+	sqe.addr = (uintptr_t)path;
+	sqe.statx_flags = (uint32_t)flags;
+	sqe.len = mask;
+	sqe.addr2 = (uintptr_t)out;
+	return lu_run(&sqe);
+}
+
+int lu_uring_unlinkat(int dirfd, const char *path, int flags)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_UNLINKAT, dirfd);
+
+	sqe.addr = (uintptr_t)path;
+	sqe.unlink_flags = (uint32_t)flags;
+	return lu_run(&sqe);
+}
+
+int lu_uring_mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_MKDIRAT, dirfd);
+
+	sqe.addr = (uintptr_t)path;
+	sqe.len = mode;
+	return lu_run(&sqe);
+}
+
+int lu_uring_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+		      unsigned flags)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_RENAMEAT, olddirfd);
+
+	sqe.addr = (uintptr_t)oldpath;
+	sqe.len = (uint32_t)newdirfd;
+	sqe.addr2 = (uintptr_t)newpath;
+	sqe.rename_flags = flags;
+	return lu_run(&sqe);
+}
+
+/*
+ * splice(2) rejects an offset given for a pipe end (ESPIPE) before it checks the access modes
+ * (EBADF); the ring calls the common code that checks modes first.  Only when an offset is
+ * given can the orders differ, so only then is the pipe question asked up front.
+ */
+static int pipe_given_offset(int fd_in, int64_t off_in, int fd_out, int64_t off_out)
+{
+	struct stat in, out;
+
+	if (off_in == -1 && off_out == -1)
+		return 0;
+	if (fstat(fd_in, &in) < 0 || fstat(fd_out, &out) < 0)
+		return -errno;
+	if ((off_in != -1 && S_ISFIFO(in.st_mode)) || (off_out != -1 && S_ISFIFO(out.st_mode)))
+		return -ESPIPE;
+	return 0;
+}
+
+/*
+ * An offset of -1 means "no offset" (the fd's position, or none for a pipe) in both forms.
+ * splice(2) returns 0 for a zero length before it looks at anything else, and rejects unknown
+ * flags next; SPLICE_F_FD_IN_FIXED is one, though the ring would take it to mean that fd_in
+ * is a registered-file index.
+ */
+ssize_t lu_uring_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_t len,
+			unsigned flags)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_SPLICE, fd_out);
+	int r;
+
+	if (len == 0)
+		return 0;
+	if (flags & ~(unsigned)LU_SPLICE_FLAGS)
+		return -EINVAL;
+	r = pipe_given_offset(fd_in, off_in, fd_out, off_out);
+	if (r < 0)
+		return r;
+	sqe.splice_fd_in = fd_in;
+	sqe.splice_off_in = (uint64_t)off_in;
+	sqe.off = (uint64_t)off_out;
+	sqe.len = lu_op_len(len);
+	sqe.splice_flags = flags;
+	return lu_run(&sqe);
+}
+
+/* ---- POSIX twins: the same contract, EINTR retried ---- */
+
+int lu_posix_openat(int dirfd, const char *path, int flags, mode_t mode)
+{
+	int fd;
+
+	do
+		fd = openat(dirfd, path, flags, mode);
+	while (fd < 0 && errno == EINTR);
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * Linux releases the descriptor before close(2) can fail, so EINTR must not be retried (that
+ * could close an fd another thread just opened); the fd is gone, which is what close promises.
+ */
+int lu_posix_close(int fd)
+{
+	if (close(fd) == 0 || errno == EINTR)
+		return 0;
+	return -errno;
+}
+
+ssize_t lu_posix_read(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, lu_op_len(len));
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t lu_posix_write(int fd, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = write(fd, buf, lu_op_len(len));
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t lu_posix_pread(int fd, void *buf, size_t len, off_t off)
+{
+	ssize_t n;
+
+	do
+		n = pread(fd, buf, lu_op_len(len), off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t lu_posix_pwrite(int fd, const void *buf, size_t len, off_t off)
+{
+	ssize_t n;
+
+	do
+		n = pwrite(fd, buf, lu_op_len(len), off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+int lu_posix_fsync(int fd)
+{
+	int r;
+
+	do
+		r = fsync(fd);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+int lu_posix_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *out)
+{
+	int r;
+
+	do
+		r = statx(dirfd, path, flags, mask, out);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+int lu_posix_unlinkat(int dirfd, const char *path, int flags)
+{
+	int r;
+
+	do
+		r = unlinkat(dirfd, path, flags);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+int lu_posix_mkdirat(int dirfd, const char *path, mode_t mode)
+{
+	int r;
+
+	do
+		r = mkdirat(dirfd, path, mode);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+int lu_posix_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+		      unsigned flags)
+{
+	int r;
+
+	do
+		r = renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+ssize_t lu_posix_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_t len,
+			unsigned flags)
+{
+	loff_t in = off_in, out = off_out;
+	ssize_t n;
+
+	do
+		n = splice(fd_in, off_in == -1 ? NULL : &in, fd_out, off_out == -1 ? NULL : &out,
+			   lu_op_len(len), flags);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}

@@ -1,0 +1,153 @@
+/*
+ * sockops.c - socket operations: the io_uring form and its POSIX twin.  bind and listen never
+ * block, so both backends make them plain syscalls.
+ */
+#include "ops_impl.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+int lu_uring_socket(int domain, int type, int protocol)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_SOCKET, domain);
+
+	sqe.off = (uint64_t)type;
+	sqe.len = (uint32_t)protocol;
+	return lu_run(&sqe);
+}
+
+int lu_uring_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_ACCEPT, fd);
+	int nb = lu_fd_nonblocking(fd);
+
+	if (nb != 0)
+		return nb < 0 ? nb : lu_posix_accept(fd, addr, addrlen, flags);
+	sqe.addr = (uintptr_t)addr;
+	sqe.addr2 = (uintptr_t)addrlen;
+	sqe.accept_flags = (uint32_t)flags;
+	return lu_run(&sqe);
+}
+
+int lu_uring_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_CONNECT, fd);
+	int nb = lu_fd_nonblocking(fd);
+
+	if (nb != 0)
+		return nb < 0 ? nb : lu_posix_connect(fd, addr, addrlen);
+	sqe.addr = (uintptr_t)addr;
+	sqe.off = addrlen;
+	return lu_run(&sqe);
+}
+
+ssize_t lu_uring_recv(int fd, void *buf, size_t len, int flags)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_RECV, fd);
+	int nb = lu_fd_nonblocking(fd);
+
+	if (nb != 0)
+		return nb < 0 ? nb : lu_posix_recv(fd, buf, len, flags);
+	sqe.addr = (uintptr_t)buf;
+	sqe.len = lu_op_len(len);
+	sqe.msg_flags = (uint32_t)flags;
+	return lu_run(&sqe);
+}
+
+ssize_t lu_uring_send(int fd, const void *buf, size_t len, int flags)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_SEND, fd);
+	int nb = lu_fd_nonblocking(fd);
+
+	if (nb != 0)
+		return nb < 0 ? nb : lu_posix_send(fd, buf, len, flags);
+	sqe.addr = (uintptr_t)buf;
+	sqe.len = lu_op_len(len);
+	sqe.msg_flags = (uint32_t)flags;
+	return lu_run(&sqe);
+}
+
+int lu_uring_shutdown(int fd, int how)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_SHUTDOWN, fd);
+
+	sqe.len = (uint32_t)how;
+	return lu_run(&sqe);
+}
+
+/* ---- POSIX twins ---- */
+
+int lu_posix_socket(int domain, int type, int protocol)
+{
+	int fd = socket(domain, type, protocol);
+
+	return fd < 0 ? -errno : fd;
+}
+
+int lu_posix_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
+{
+	int r;
+
+	do
+		r = accept4(fd, addr, addrlen, flags);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : r;
+}
+
+/*
+ * An interrupted connect(2) keeps connecting in the background, and calling it again would
+ * report EALREADY; so wait for the socket to become writable and take the outcome from
+ * SO_ERROR, which is what the ring's connect does internally.
+ */
+int lu_posix_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	socklen_t elen = sizeof(int);
+	int err = 0;
+
+	if (connect(fd, addr, addrlen) == 0)
+		return 0;
+	if (errno != EINTR)
+		return -errno;
+	while (poll(&p, 1, -1) < 0)
+		if (errno != EINTR)
+			return -errno;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		return -errno;
+	return -err;
+}
+
+ssize_t lu_posix_recv(int fd, void *buf, size_t len, int flags)
+{
+	ssize_t n;
+
+	do
+		n = recv(fd, buf, lu_op_len(len), flags);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t lu_posix_send(int fd, const void *buf, size_t len, int flags)
+{
+	ssize_t n;
+
+	do
+		n = send(fd, buf, lu_op_len(len), flags);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+int lu_posix_shutdown(int fd, int how)
+{
+	return shutdown(fd, how) < 0 ? -errno : 0;
+}
+
+int lu_bind(int fd, const struct sockaddr *addr, socklen_t addrlen)
+{
+	return bind(fd, addr, addrlen) < 0 ? -errno : 0;
+}
+
+int lu_listen(int fd, int backlog)
+{
+	return listen(fd, backlog) < 0 ? -errno : 0;
+}
