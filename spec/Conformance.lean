@@ -28,14 +28,17 @@ def parseHeader (line : String) : Option Header :=
   | ["ring", a, b, c] =>
     match a.toNat?, b.toNat?, c.toNat? with
     | some a, some b, some c =>
-      if isPow2 a && isPow2 b && c < u32Size then some ⟨a, b, c⟩ else none
+      -- kernel limits: IORING_MAX_ENTRIES, IORING_MAX_CQ_ENTRIES
+      if isPow2 a && isPow2 b && a ≤ 32768 && b ≤ 65536 && c < u32Size then some ⟨a, b, c⟩
+      else none
     | _, _, _ => none
   | _ => none
 
-/-- A u32 index from the trace, as the model's `Nat`, relative to the observer's copy `ref`. -/
+/-- A u32 index from the trace, as the model's `Nat`, relative to the observer's copy `ref`
+(`trace_index` in Ring.U32 is why this recovers the index the C code meant). -/
 def idx (hd : Header) (ref : Nat) (w : String) : Option Nat :=
   match w.toNat? with
-  | some x => if x < u32Size then unwrap ref ((x + u32Size - hd.start) % u32Size) else none
+  | some x => if x < u32Size then unwrap ref (subU32 x hd.start) else none
   | none => none
 
 def with1 (a : Option Nat) (f : Nat → Action) : Option Action :=

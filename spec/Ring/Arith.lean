@@ -37,6 +37,12 @@ theorem lt_add_of_pos (a : Nat) {n : Nat} (h : 0 < n) : a < a + n := by
 theorem mod_add_self (a n : Nat) : (a + n) % n = a % n := by
   rw [Nat.mod_eq_sub_mod (Nat.leAddLeft n a), add_sub_cancel]
 
+theorem pow2_pos : ∀ k, 0 < 2 ^ k
+  | 0 => by decide
+  | k + 1 => by
+    rw [Nat.powSucc]
+    exact Nat.mulPos (pow2_pos k) (by decide)
+
 /-- Fuelled form of aliasing: `(i + d) % n = i % n` with `d < n` forces `d = 0`. -/
 theorem mod_window_aux (n : Nat) (hn : 0 < n) :
     ∀ B i, i < B → ∀ d, d < n → (i + d) % n = i % n → d = 0 := by

@@ -134,12 +134,6 @@ inductive Reach : St → Prop
 /-- The user's submission history: every entry handed to the ring, in order. -/
 def St.submitted (s : St) : List Sqe := pre s.subAt s.sqeTail
 
-theorem pow2_pos : ∀ k, 0 < 2 ^ k
-  | 0 => by decide
-  | k + 1 => by
-    rw [Nat.powSucc]
-    exact Nat.mulPos (pow2_pos k) (by decide)
-
 theorem IsPow2.pos {n : Nat} : IsPow2 n → 0 < n
   | ⟨k, h⟩ => by rw [h]; exact pow2_pos k
 
