@@ -2,8 +2,9 @@
  * driver.h - the per-thread io_uring driver.
  *
  * Each thread that performs IO owns one ring, created lazily at its first operation and torn
- * down when the thread exits (after every in-flight operation has completed, so no buffer or
- * fd the kernel may still touch is released early).  Rings are never shared between threads:
+ * down when the thread exits (batch operations still in flight are cancelled, and the ring goes
+ * only after every one has completed, so no buffer or fd the kernel may still touch is released
+ * early).  Rings are never shared between threads:
  * that is what lets them use SINGLE_ISSUER|DEFER_TASKRUN, and what keeps the ring SPSC.
  *
  * Two ways to use it:
@@ -31,7 +32,8 @@ extern "C" {
 
 struct lu_driver;
 
-/* Ring size for new per-thread drivers (default 64; tests vary it). Read at ring creation. */
+/* Ring size for new per-thread drivers (tests vary it). Read at ring creation. */
+#define LU_DRIVER_DEFAULT_ENTRIES 64
 void lu_driver_set_entries(unsigned entries);
 
 /* This thread's driver, created on first use; NULL and *err = -errno if no ring can be made. */

@@ -1,0 +1,305 @@
+/*
+ * driver.c - one io_uring per thread; see driver.h.
+ *
+ * Bookkeeping: `in_ring` counts SQEs taken from the ring whose CQE has not been reaped yet
+ * (both paths); it is what teardown drains to zero.  `inflight` counts batch operations whose
+ * completion lu_wait has not returned yet; completions reaped but not yet returned wait in the
+ * stash, whose capacity lu_submit reserves up front so that reaping never has to allocate.
+ *
+ * Synchronous operations carry user_data LU_SYNC_TAG | seq.  Only the newest one is awaited;
+ * a CQE with the tag bit and another seq belongs to an operation whose waiter already
+ * returned (an error path below) and is dropped.
+ */
+#include "driver.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ring.h"
+
+#define LU_SYNC_TAG (UINT64_C(1) << 63)
+
+/* The best the kernel offers; lu_ring_init degrades on older kernels. */
+static const uint32_t ring_flags =
+	IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_COOP_TASKRUN;
+
+static atomic_uint ring_entries = LU_DRIVER_DEFAULT_ENTRIES;
+
+struct lu_driver {
+	struct lu_ring ring;
+	uint64_t sync_seq;
+	unsigned in_ring;
+	unsigned inflight;
+	bool batch_lost;     /* -EBADR seen: the next lu_wait reports it */
+	bool dropped;        /* -EBADR ever seen: in_ring may never reach zero */
+	struct io_uring_cqe *stash;
+	unsigned stash_head, stash_len, stash_cap;
+};
+
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+static pthread_key_t key;
+static int key_err;
+/* The fast path; the pthread key is only there for its destructor. */
+static _Thread_local struct lu_driver *this_driver;
+
+void lu_driver_set_entries(unsigned entries)
+{
+	atomic_store(&ring_entries, entries);
+}
+
+static int stash_reserve(struct lu_driver *d, unsigned n)
+{
+	if (n <= d->stash_cap)
+		return 0;
+	unsigned cap = d->stash_cap ? 2 * d->stash_cap : 16;
+	while (cap < n)
+		cap *= 2;
+	struct io_uring_cqe *s = malloc(cap * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (unsigned i = 0; i < d->stash_len; i++)
+		s[i] = d->stash[(d->stash_head + i) % d->stash_cap];
+	free(d->stash);
+	d->stash = s;
+	d->stash_head = 0;
+	d->stash_cap = cap;
+	return 0;
+}
+
+static void stash_push(struct lu_driver *d, const struct io_uring_cqe *cqe)
+{
+	d->stash[(d->stash_head + d->stash_len++) % d->stash_cap] = *cqe;
+}
+
+static bool stash_pop(struct lu_driver *d, struct io_uring_cqe *out)
+{
+	if (d->stash_len == 0)
+		return false;
+	*out = d->stash[d->stash_head];
+	d->stash_head = (d->stash_head + 1) % d->stash_cap;
+	d->stash_len--;
+	return true;
+}
+
+/*
+ * Move every posted CQE out of the ring: batch ones to the stash, stale synchronous ones
+ * nowhere.  Returns true and sets *res if the CQE tagged `tag` was among them (0 when no
+ * synchronous operation is waiting: it never matches, having no tag bit).  The kernel's
+ * overflow list is flushed on the way, so a full CQ never hides a completion.
+ */
+static bool reap(struct lu_driver *d, uint64_t tag, int *res)
+{
+	bool found = false;
+	for (;;) {
+		struct io_uring_cqe *cqe;
+		while ((cqe = lu_ring_peek_cqe(&d->ring)) != NULL) {
+			d->in_ring--;
+			if (!(cqe->user_data & LU_SYNC_TAG)) {
+				stash_push(d, cqe);
+			} else if (cqe->user_data == tag) {
+				*res = cqe->res;
+				found = true;
+			}
+			lu_ring_cq_advance(&d->ring, 1);
+		}
+		if (!lu_ring_cq_overflowed(&d->ring))
+			return found;
+		if (lu_ring_enter(&d->ring, 0, 0, IORING_ENTER_GETEVENTS) < 0)
+			return found;
+	}
+}
+
+/*
+ * io_uring_enter submitting everything pending, optionally waiting for one CQE.  Transient
+ * failures are absorbed here and reported as 0 (the caller loops): EINTR; EBUSY/EAGAIN, where
+ * the kernel takes nothing until completions are reaped, so we wait for one if it holds any;
+ * EBADR, which is recorded.  Anything else is returned.
+ */
+static int submit(struct lu_driver *d, unsigned min_complete)
+{
+	uint32_t pending = lu_ring_publish_sq(&d->ring);
+	int ret = lu_ring_enter(&d->ring, pending, min_complete, IORING_ENTER_GETEVENTS);
+	if (ret >= 0 || ret == -EINTR)
+		return 0;
+	if (ret == -EBUSY || ret == -EAGAIN) {
+		if (d->in_ring > pending)
+			lu_ring_enter(&d->ring, 0, 1, IORING_ENTER_GETEVENTS);
+		else
+			sched_yield();
+		return 0;
+	}
+	if (ret == -EBADR) {
+		d->dropped = true;
+		d->batch_lost = d->inflight > 0;
+	}
+	return ret;
+}
+
+/* A free SQE; a full SQ is flushed to the kernel (completions go to the stash) and retried. */
+static int take_sqe(struct lu_driver *d, struct io_uring_sqe **out)
+{
+	for (;;) {
+		struct io_uring_sqe *sqe = lu_ring_get_sqe(&d->ring);
+		if (sqe) {
+			d->in_ring++;
+			*out = sqe;
+			return 0;
+		}
+		int dummy;
+		reap(d, 0, &dummy);
+		int err = submit(d, 0);
+		if (err < 0 && err != -EBADR)
+			return err;
+	}
+}
+
+/* Whether the kernel has read the SQE at `index` (everything is published when this runs). */
+static bool consumed(const struct lu_driver *d, uint32_t index)
+{
+	uint32_t first_unconsumed = d->ring.sq.sqe_tail - lu_ring_sq_pending(&d->ring);
+	return (int32_t)(index - first_unconsumed) < 0;
+}
+
+int lu_run(const struct io_uring_sqe *sqe)
+{
+	int err;
+	struct lu_driver *d = lu_driver_get(&err);
+	if (!d)
+		return err;
+
+	struct io_uring_sqe *slot;
+	if ((err = take_sqe(d, &slot)) < 0)
+		return err;
+	uint32_t index = d->ring.sq.sqe_tail - 1;
+	uint64_t tag = LU_SYNC_TAG | (++d->sync_seq & ~LU_SYNC_TAG);
+	*slot = *sqe;
+	slot->user_data = tag;
+
+	for (;;) {
+		int res;
+		if (reap(d, tag, &res))
+			return res;
+		err = submit(d, 1);
+		if (err == 0)
+			continue;
+		/*
+		 * The ring failed us.  If the kernel never read our SQE, turn it into a NOP so that
+		 * no later submission touches the caller's buffers; its CQE will be stale.  If it
+		 * did (EBADR: our CQE may have been dropped), we cannot wait any longer either.
+		 */
+		if (!consumed(d, index)) {
+			memset(slot, 0, sizeof(*slot));
+			slot->opcode = IORING_OP_NOP;
+			slot->user_data = tag;
+		}
+		return err;
+	}
+}
+
+int lu_submit(struct lu_driver *d, const struct io_uring_sqe *sqe)
+{
+	if (sqe->user_data & LU_SYNC_TAG)
+		return -EINVAL;
+	int err = stash_reserve(d, d->inflight + 1);
+	if (err < 0)
+		return err;
+	struct io_uring_sqe *slot;
+	if ((err = take_sqe(d, &slot)) < 0)
+		return err;
+	*slot = *sqe;
+	d->inflight++;
+	return 0;
+}
+
+int lu_wait(struct lu_driver *d, struct io_uring_cqe *cqe)
+{
+	for (;;) {
+		if (d->batch_lost) {
+			d->batch_lost = false;
+			return -EBADR;
+		}
+		if (stash_pop(d, cqe)) {
+			d->inflight--;
+			return 0;
+		}
+		if (d->inflight == 0)
+			return -ENOENT;
+		int dummy;
+		reap(d, 0, &dummy);
+		if (d->stash_len > 0)
+			continue;
+		int err = submit(d, 1);
+		if (err < 0 && err != -EBADR)
+			return err;
+	}
+}
+
+unsigned lu_inflight(const struct lu_driver *d)
+{
+	return d->inflight;
+}
+
+/*
+ * Thread exit: cancel whatever is still in the kernel and wait until every SQE has its CQE,
+ * so the kernel is done with every buffer before the ring goes.  If that cannot be known
+ * (the kernel dropped CQEs, or entering fails), the ring is leaked rather than unmapped under
+ * a kernel that may still complete into it.
+ */
+static void driver_destroy(void *p)
+{
+	struct lu_driver *d = p;
+	this_driver = NULL;
+	bool drained = true;
+
+	if (d->in_ring > 0) {
+		struct io_uring_sqe *cancel;
+		drained = take_sqe(d, &cancel) == 0;
+		if (drained) {
+			cancel->opcode = IORING_OP_ASYNC_CANCEL;
+			cancel->cancel_flags = IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL;
+			cancel->user_data = LU_SYNC_TAG;
+		}
+		while (drained && d->in_ring > 0) {
+			int dummy;
+			d->stash_len = 0;  /* nobody will ask for these any more */
+			reap(d, 0, &dummy);
+			drained = d->in_ring == 0 || (submit(d, 1) == 0 && !d->dropped);
+		}
+	}
+	if (drained)
+		lu_ring_exit(&d->ring);
+	free(d->stash);
+	free(d);
+}
+
+static void make_key(void)
+{
+	key_err = pthread_key_create(&key, driver_destroy);
+}
+
+struct lu_driver *lu_driver_get(int *err)
+{
+	if (this_driver)
+		return this_driver;
+	pthread_once(&key_once, make_key);
+	int e = -key_err;
+	struct lu_driver *d = NULL;
+	if (e == 0 && (d = calloc(1, sizeof(*d))) == NULL)
+		e = -ENOMEM;
+	if (e == 0 && (e = lu_ring_init(&d->ring, atomic_load(&ring_entries), ring_flags)) == 0 &&
+	    (e = -pthread_setspecific(key, d)) != 0)
+		lu_ring_exit(&d->ring);
+	if (e != 0) {
+		free(d);
+		if (err)
+			*err = e;
+		return NULL;
+	}
+	this_driver = d;
+	return d;
+}
