@@ -21,8 +21,9 @@ enum lu_backend_kind { LU_BACKEND_POSIX = 0, LU_BACKEND_URING = 1 };
 
 struct lu_backend {
 	enum lu_backend_kind kind;
-	const char *requested;  /* "uring", "posix" or "auto"                               */
-	const char *reason;     /* why this backend, e.g. "auto: io_uring_setup: EPERM (...)" */
+	const char *requested;  /* "uring", "posix", "auto", or "invalid" (unknown value)    */
+	const char *reason;     /* why this backend, e.g. "auto: io_uring_setup failed: EPERM
+				   (Operation not permitted); using posix"                  */
 };
 
 /*
@@ -35,7 +36,11 @@ int lu_backend_init(void);
 const struct lu_backend *lu_backend(void);
 int lu_backend_is_uring(void);
 
-/* For tests: the decision logic without the process-wide memo. */
+/*
+ * For tests: the decision logic without the process-wide memo.  `out->reason` points to
+ * thread-local storage, valid until this thread's next call.  When the call fails, `kind` is
+ * POSIX.
+ */
 int lu_backend_decide(const char *env_value, struct lu_backend *out);
 
 #ifdef __cplusplus

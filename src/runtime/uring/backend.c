@@ -1,0 +1,132 @@
+/*
+ * backend.c - choosing io_uring or POSIX once per process; see backend.h.
+ *
+ * "io_uring works" is decided by doing what the driver will do: set up a ring of the driver's
+ * size and probe the opcodes the operations use.  Nothing is pre-read (not
+ * /proc/sys/kernel/io_uring_disabled, not RLIMIT_MEMLOCK): what io_uring_setup returns is the
+ * only answer that also covers seccomp, containers and kernels we do not know.
+ */
+#include "backend.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "ring.h"
+
+#define OP(name) { IORING_OP_##name, "IORING_OP_" #name }
+static const struct {
+	unsigned opcode;
+	const char *name;
+} required_ops[] = {
+	OP(READ),   OP(WRITE),    OP(OPENAT),  OP(CLOSE),    OP(STATX),    OP(FSYNC),
+	OP(TIMEOUT), OP(ACCEPT),  OP(CONNECT), OP(RECV),     OP(SEND),     OP(UNLINKAT),
+	OP(MKDIRAT), OP(RENAMEAT), OP(SPLICE), OP(SHUTDOWN), OP(SOCKET),
+};
+#undef OP
+
+enum { REASON_MAX = 256 };
+
+/* "EPERM (Operation not permitted)" */
+static void describe_errno(char *buf, size_t n, int err)
+{
+	const char *name = strerrorname_np(err);
+	const char *desc = strerrordesc_np(err);
+	if (name)
+		snprintf(buf, n, "%s (%s)", name, desc ? desc : "unknown error");
+	else
+		snprintf(buf, n, "errno %d", err);
+}
+
+/* 0 if io_uring can serve every operation; otherwise -errno and, in `why`, what failed. */
+static int probe_uring(char *why, size_t n)
+{
+	struct lu_ring ring;
+	int err = lu_ring_init(&ring, LU_DRIVER_DEFAULT_ENTRIES, 0);
+	if (err < 0) {
+		char e[96];
+		describe_errno(e, sizeof(e), -err);
+		snprintf(why, n, "io_uring_setup failed: %s", e);
+		return err;
+	}
+	for (size_t i = 0; i < sizeof(required_ops) / sizeof(required_ops[0]); i++) {
+		if (!lu_ring_opcode_supported(&ring, required_ops[i].opcode)) {
+			snprintf(why, n, "io_uring lacks %s (IORING_REGISTER_PROBE)",
+				 required_ops[i].name);
+			err = -EOPNOTSUPP;
+			break;
+		}
+	}
+	lu_ring_exit(&ring);
+	return err;
+}
+
+int lu_backend_decide(const char *env_value, struct lu_backend *out)
+{
+	static _Thread_local char reason[REASON_MAX];
+	char why[REASON_MAX - 32];
+	int err = 0;
+
+	out->reason = reason;
+	out->kind = LU_BACKEND_POSIX;
+	if (env_value == NULL || env_value[0] == '\0' || strcmp(env_value, "auto") == 0) {
+		out->requested = "auto";
+		if (probe_uring(why, sizeof(why)) == 0) {
+			out->kind = LU_BACKEND_URING;
+			snprintf(reason, sizeof(reason), "auto: io_uring works; using uring");
+		} else {
+			snprintf(reason, sizeof(reason), "auto: %s; using posix", why);
+		}
+	} else if (strcmp(env_value, "posix") == 0) {
+		out->requested = "posix";
+		snprintf(reason, sizeof(reason), "posix: requested by LEAN_IO_BACKEND");
+	} else if (strcmp(env_value, "uring") == 0) {
+		out->requested = "uring";
+		err = probe_uring(why, sizeof(why));
+		if (err == 0) {
+			out->kind = LU_BACKEND_URING;
+			snprintf(reason, sizeof(reason), "uring: requested by LEAN_IO_BACKEND");
+		} else {
+			snprintf(reason, sizeof(reason),
+				 "uring: requested by LEAN_IO_BACKEND, but %s", why);
+		}
+	} else {
+		out->requested = "invalid";
+		snprintf(reason, sizeof(reason),
+			 "LEAN_IO_BACKEND=\"%.64s\" is not one of uring, posix, auto", env_value);
+		err = -EINVAL;
+	}
+	return err;
+}
+
+static pthread_once_t decide_once = PTHREAD_ONCE_INIT;
+static struct lu_backend chosen;
+static int chosen_err;
+static char chosen_reason[REASON_MAX];
+
+static void decide_process_wide(void)
+{
+	chosen_err = lu_backend_decide(getenv("LEAN_IO_BACKEND"), &chosen);
+	snprintf(chosen_reason, sizeof(chosen_reason), "%s", chosen.reason);
+	chosen.reason = chosen_reason;
+}
+
+int lu_backend_init(void)
+{
+	pthread_once(&decide_once, decide_process_wide);
+	return chosen_err;
+}
+
+const struct lu_backend *lu_backend(void)
+{
+	lu_backend_init();
+	return &chosen;
+}
+
+int lu_backend_is_uring(void)
+{
+	return lu_backend()->kind == LU_BACKEND_URING;
+}

@@ -1,0 +1,257 @@
+// Backend selection (backend.c) in real child processes: seccomp filters make io_uring fail the
+// way locked-down systems do, RLIMIT_MEMLOCK is lowered for real, and the process-wide memo is
+// checked in a re-executed copy of this binary with LEAN_IO_BACKEND set.
+#include <gtest/gtest.h>
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <sstream>
+#include <string>
+
+#include "backend.h"
+#include "driver.h"
+
+namespace {
+
+// What a decision looked like, as a line that can cross a pipe.
+std::string show(int ret, const struct lu_backend &b)
+{
+	std::ostringstream s;
+	s << ret << "|" << (b.kind == LU_BACKEND_URING ? "uring" : "posix") << "|" << b.requested
+	  << "|" << b.reason;
+	return s.str();
+}
+
+std::string decide(const char *value)
+{
+	struct lu_backend b;
+	int ret = lu_backend_decide(value, &b);
+	return show(ret, b);
+}
+
+// Runs `child` in a forked process and returns what it printed (one string).
+std::string in_child(const std::function<std::string()> &child)
+{
+	int p[2];
+	if (pipe(p) != 0)
+		return "pipe failed";
+	fflush(nullptr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		std::string out = child();
+		ssize_t unused = write(p[1], out.data(), out.size());
+		(void)unused;
+		_exit(0);
+	}
+	close(p[1]);
+	std::string out;
+	char buf[512];
+	ssize_t n;
+	while ((n = read(p[0], buf, sizeof(buf))) > 0)
+		out.append(buf, (size_t)n);
+	close(p[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+	return out;
+}
+
+// Make syscall `nr` fail with `err` in this process, as a container runtime's profile would.
+bool deny_syscall(long nr, int err)
+{
+#if defined(__x86_64__)
+	const uint32_t arch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+	const uint32_t arch = AUDIT_ARCH_AARCH64;
+#endif
+	sock_filter filter[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, arch, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)nr, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((uint32_t)err & SECCOMP_RET_DATA)),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	sock_fprog prog = { (unsigned short)(sizeof(filter) / sizeof(filter[0])), filter };
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+	       syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0;
+}
+
+TEST(Backend, DecidesEachValue)
+{
+	// io_uring works on the test machine: that is what every other test relies on.
+	EXPECT_EQ(decide(nullptr), "0|uring|auto|auto: io_uring works; using uring");
+	EXPECT_EQ(decide(""), "0|uring|auto|auto: io_uring works; using uring");
+	EXPECT_EQ(decide("auto"), "0|uring|auto|auto: io_uring works; using uring");
+	EXPECT_EQ(decide("uring"), "0|uring|uring|uring: requested by LEAN_IO_BACKEND");
+	EXPECT_EQ(decide("posix"), "0|posix|posix|posix: requested by LEAN_IO_BACKEND");
+}
+
+TEST(Backend, UnknownValueIsAnError)
+{
+	EXPECT_EQ(decide("io_uring"),
+		  "-22|posix|invalid|LEAN_IO_BACKEND=\"io_uring\" is not one of uring, posix, auto");
+	struct lu_backend b;
+	EXPECT_EQ(lu_backend_decide("URING", &b), -EINVAL);
+	EXPECT_NE(std::string(b.reason).find("\"URING\""), std::string::npos);
+	EXPECT_EQ(lu_backend_decide(" posix", &b), -EINVAL);
+}
+
+struct Denial {
+	int err;
+	const char *text;
+};
+
+class BackendSetupDenied : public ::testing::TestWithParam<Denial> {};
+
+// io_uring_setup fails as seccomp (EPERM), an old or stripped kernel (ENOSYS) or a memlock
+// limit (ENOMEM) makes it fail: auto falls back and says why, uring refuses and says why.
+TEST_P(BackendSetupDenied, AutoFallsBackUringFails)
+{
+	const Denial d = GetParam();
+	std::string out = in_child([&] {
+		if (!deny_syscall(__NR_io_uring_setup, d.err))
+			return std::string("seccomp failed");
+		int err = 0;
+		bool no_driver = lu_driver_get(&err) == nullptr;
+		return decide("auto") + "\n" + decide("uring") + "\n" +
+		       (no_driver ? std::to_string(err) : "driver made");
+	});
+	std::string setup = std::string("io_uring_setup failed: ") + d.text;
+	EXPECT_EQ(out, "0|posix|auto|auto: " + setup + "; using posix\n" +
+			       std::to_string(-d.err) + "|posix|uring|uring: requested by " +
+			       "LEAN_IO_BACKEND, but " + setup + "\n" + std::to_string(-d.err));
+}
+
+INSTANTIATE_TEST_SUITE_P(Errnos, BackendSetupDenied,
+			 ::testing::Values(Denial{ EPERM, "EPERM (Operation not permitted)" },
+					   Denial{ ENOSYS, "ENOSYS (Function not implemented)" },
+					   Denial{ ENOMEM, "ENOMEM (Cannot allocate memory)" }));
+
+// A ring but no probe (as on kernels before 5.6): the required opcodes cannot be confirmed.
+TEST(Backend, MissingOpcodesFallBack)
+{
+	std::string out = in_child([] {
+		if (!deny_syscall(__NR_io_uring_register, EINVAL))
+			return std::string("seccomp failed");
+		return decide("auto") + "\n" + decide("uring");
+	});
+	EXPECT_EQ(out, "0|posix|auto|auto: io_uring lacks IORING_OP_READ (IORING_REGISTER_PROBE); "
+		       "using posix\n" +
+			       std::to_string(-EOPNOTSUPP) +
+			       "|posix|uring|uring: requested by LEAN_IO_BACKEND, but io_uring "
+			       "lacks IORING_OP_READ (IORING_REGISTER_PROBE)");
+}
+
+bool kernel_at_least(int major, int minor)
+{
+	utsname u;
+	int ma = 0, mi = 0;
+	return uname(&u) == 0 && sscanf(u.release, "%d.%d", &ma, &mi) == 2 &&
+	       (ma > major || (ma == major && mi >= minor));
+}
+
+// Since 5.12 rings are charged to the memory cgroup, not to RLIMIT_MEMLOCK (kernel commit
+// 26bfa89e25f4, "io_uring: place ring SQ/CQ arrays under memcg memory limits"), so a zero
+// limit no longer stops io_uring; before that it made io_uring_setup fail with ENOMEM.
+TEST(Backend, MemlockLimitZero)
+{
+	std::string out = in_child([] {
+		rlimit zero = { 0, 0 };
+		if (setrlimit(RLIMIT_MEMLOCK, &zero) != 0)
+			return std::string("setrlimit failed");
+		return decide("auto");
+	});
+	if (kernel_at_least(5, 12))
+		EXPECT_EQ(out, "0|uring|auto|auto: io_uring works; using uring");
+	else
+		EXPECT_EQ(out, "0|posix|auto|auto: io_uring_setup failed: ENOMEM (Cannot allocate "
+			       "memory); using posix");
+}
+
+// ---- the process-wide memo, in a fresh process per value ----
+
+// Only runs inside the re-executed child (LU_BACKEND_CHILD_EXPECT is set by the parent).
+TEST(BackendProcess, MemoChild)
+{
+	const char *expect = getenv("LU_BACKEND_CHILD_EXPECT");
+	if (!expect)
+		GTEST_SKIP() << "runs only as a child of BackendProcess.Memo";
+	int ret = lu_backend_init();
+	const struct lu_backend *b = lu_backend();
+	EXPECT_EQ(show(ret, *b), expect);
+	// Decided once: a later change of the variable is not seen.
+	setenv("LEAN_IO_BACKEND", "posix", 1);
+	EXPECT_EQ(lu_backend_init(), ret);
+	EXPECT_EQ(lu_backend(), b);
+	EXPECT_EQ(show(ret, *lu_backend()), expect);
+	EXPECT_EQ(lu_backend_is_uring(), b->kind == LU_BACKEND_URING);
+}
+
+std::string run_memo_child(const char *value, const std::string &expect)
+{
+	int p[2];
+	if (pipe(p) != 0)
+		return "pipe failed";
+	fflush(nullptr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		if (value)
+			setenv("LEAN_IO_BACKEND", value, 1);
+		else
+			unsetenv("LEAN_IO_BACKEND");
+		setenv("LU_BACKEND_CHILD_EXPECT", expect.c_str(), 1);
+		execl("/proc/self/exe", "lu_tests", "--gtest_filter=BackendProcess.MemoChild",
+		      (char *)nullptr);
+		_exit(127);
+	}
+	close(p[1]);
+	std::string out;
+	char buf[512];
+	ssize_t n;
+	while ((n = read(p[0], buf, sizeof(buf))) > 0)
+		out.append(buf, (size_t)n);
+	close(p[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
+	return out;
+}
+
+TEST(BackendProcess, Memo)
+{
+	const struct {
+		const char *value;
+		std::string expect;
+	} cases[] = {
+		{ nullptr, "0|uring|auto|auto: io_uring works; using uring" },
+		{ "posix", "0|posix|posix|posix: requested by LEAN_IO_BACKEND" },
+		{ "uring", "0|uring|uring|uring: requested by LEAN_IO_BACKEND" },
+		{ "fast", "-22|posix|invalid|LEAN_IO_BACKEND=\"fast\" is not one of uring, posix, "
+			  "auto" },
+	};
+	for (const auto &c : cases) {
+		SCOPED_TRACE(c.value ? c.value : "(unset)");
+		std::string out = run_memo_child(c.value, c.expect);
+		EXPECT_NE(out.find("[       OK ] BackendProcess.MemoChild"), std::string::npos)
+			<< out;
+	}
+}
+
+}  // namespace
