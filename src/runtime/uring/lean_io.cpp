@@ -120,8 +120,10 @@ extern "C" void lean_uring_initialize(void)
 	const struct lu_backend *b = lu_backend();
 
 	if (r < 0) {
-		std::fprintf(stderr, "lean: cannot use the requested IO backend (LEAN_IO_BACKEND=%s): %s\n",
-			     b->requested ? b->requested : "", b->reason ? b->reason : std::strerror(-r));
+		const char *value = std::getenv("LEAN_IO_BACKEND");
+
+		std::fprintf(stderr, "lean: LEAN_IO_BACKEND=%s cannot be used: %s\n", value ? value : "",
+			     b->reason ? b->reason : std::strerror(-r));
 		std::exit(1);
 	}
 	g_enabled = b->kind == LU_BACKEND_URING;
