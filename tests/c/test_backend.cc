@@ -126,6 +126,7 @@ TEST_P(BackendSetupDenied, AutoFallsBackUringFails)
 	std::string out = in_child([&] {
 		if (!deny_syscall(__NR_io_uring_setup, d.err))
 			return std::string("seccomp failed");
+		// The child dropped the parent's driver at fork, so this really sets a ring up.
 		int err = 0;
 		bool no_driver = lu_driver_get(&err) == nullptr;
 		return decide("auto") + "\n" + decide("uring") + "\n" +

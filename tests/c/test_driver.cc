@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -99,6 +100,28 @@ TEST(Driver, SameDriverPerThreadDistinctAcrossThreads)
 	t.join();
 	EXPECT_NE(other, nullptr);
 	EXPECT_NE(other, mine);
+}
+
+// A forked child must not use the parent's ring (SINGLE_ISSUER would refuse it, and the CQ
+// is the parent's): it gets its own, and the parent's keeps working.
+TEST(Driver, ForkedChildGetsItsOwnRing)
+{
+	lu_driver *parent = driver();
+	io_uring_sqe n = nop();
+	ASSERT_EQ(lu_run(&n), 0);
+	fflush(nullptr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		io_uring_sqe child_nop = nop();
+		int first = lu_run(&child_nop);
+		_exit(first == 0 ? 0 : 100 + (-first & 0x7f));
+	}
+	int status = 0;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0) << "child's lu_run failed with -" << WEXITSTATUS(status) - 100;
+	EXPECT_EQ(lu_run(&n), 0);
+	EXPECT_EQ(driver(), parent);
 }
 
 TEST(Driver, BatchArgumentErrors)

@@ -277,9 +277,28 @@ static void driver_destroy(void *p)
 	free(d);
 }
 
+/*
+ * A forked child inherits the forking thread's driver, but its ring is the parent's: the CQ
+ * would be shared, and SINGLE_ISSUER rejects the child's submissions.  The child drops its
+ * copies (the parent's ring is unaffected) and makes its own ring on first use.
+ */
+static void drop_after_fork(void)
+{
+	struct lu_driver *d = this_driver;
+	if (!d)
+		return;
+	this_driver = NULL;
+	pthread_setspecific(key, NULL);
+	lu_ring_exit(&d->ring);
+	free(d->stash);
+	free(d);
+}
+
 static void make_key(void)
 {
 	key_err = pthread_key_create(&key, driver_destroy);
+	if (key_err == 0)
+		key_err = pthread_atfork(NULL, NULL, drop_after_fork);
 }
 
 struct lu_driver *lu_driver_get(int *err)
