@@ -16,7 +16,7 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/lean-uring-spec.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 export LEAN_PATH="$stdlib:$out"
 
-modules=(Ring/Arith Ring/L1 Ring/L2 Ring/Sq Ring/Cq Ring/Flow Ring/L0 Ring/Refine Ring/Exec Ring/U32 Conformance)
+modules=(Ring/Arith Ring/L1 Ring/L2 Ring/Sq Ring/Cq Ring/Flow Ring/Progress Ring/L0 Ring/Refine Ring/Exec Ring/U32 Conformance)
 
 # No escape hatches in the sources: no sorry, no axiom declarations.
 if grep -nE '\bsorry\b|^\s*(private\s+)?axiom\b|\badmit\b' "${modules[@]/#/$spec/}"{,.lean} 2>/dev/null \
