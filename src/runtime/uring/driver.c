@@ -88,8 +88,8 @@ static bool stash_pop(struct lu_driver *d, struct io_uring_cqe *out)
 
 /*
  * Move every posted CQE out of the ring: batch ones to the stash, stale synchronous ones
- * nowhere.  Returns true and sets *res if the CQE tagged `tag` was among them (0 when no
- * synchronous operation is waiting: it never matches, having no tag bit).  The kernel's
+ * nowhere.  Returns true and sets *res if the CQE tagged `tag` was among them (tag 0, res
+ * NULL when no synchronous operation is waiting: 0 never matches, having no tag bit).  The kernel's
  * overflow list is flushed on the way, so a full CQ never hides a completion.
  */
 static bool reap(struct lu_driver *d, uint64_t tag, int *res)
@@ -150,8 +150,7 @@ static int take_sqe(struct lu_driver *d, struct io_uring_sqe **out)
 			*out = sqe;
 			return 0;
 		}
-		int dummy;
-		reap(d, 0, &dummy);
+		reap(d, 0, NULL);
 		int err = submit(d, 0);
 		if (err < 0 && err != -EBADR)
 			return err;
@@ -229,8 +228,7 @@ int lu_wait(struct lu_driver *d, struct io_uring_cqe *cqe)
 		}
 		if (d->inflight == 0)
 			return -ENOENT;
-		int dummy;
-		reap(d, 0, &dummy);
+		reap(d, 0, NULL);
 		if (d->stash_len > 0)
 			continue;
 		int err = submit(d, 1);
@@ -265,9 +263,8 @@ static void driver_destroy(void *p)
 			cancel->user_data = LU_SYNC_TAG;
 		}
 		while (drained && d->in_ring > 0) {
-			int dummy;
 			d->stash_len = 0;  /* nobody will ask for these any more */
-			reap(d, 0, &dummy);
+			reap(d, 0, NULL);
 			drained = d->in_ring == 0 || (submit(d, 1) == 0 && !d->dropped);
 		}
 	}
