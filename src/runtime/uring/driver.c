@@ -36,6 +36,7 @@ struct lu_driver {
 	unsigned in_ring;
 	unsigned inflight;
 	bool batch_lost;     /* -EBADR seen: the next lu_wait reports it */
+	bool sync_lost;      /* -EBADR seen while lu_run waited: it reports it */
 	bool dropped;        /* -EBADR ever seen: in_ring may never reach zero */
 	struct io_uring_cqe *stash;
 	unsigned stash_head, stash_len, stash_cap;
@@ -86,6 +87,14 @@ static bool stash_pop(struct lu_driver *d, struct io_uring_cqe *out)
 	return true;
 }
 
+/* The kernel dropped CQEs (it could not allocate overflow entries): tell every waiter. */
+static void note_dropped(struct lu_driver *d, bool sync_waiting)
+{
+	d->dropped = true;
+	d->batch_lost = d->inflight > 0;
+	d->sync_lost = sync_waiting;
+}
+
 /*
  * Move every posted CQE out of the ring: batch ones to the stash, stale synchronous ones
  * nowhere.  Returns true and sets *res if the CQE tagged `tag` was among them (tag 0, res
@@ -109,7 +118,10 @@ static bool reap(struct lu_driver *d, uint64_t tag, int *res)
 		}
 		if (!lu_ring_cq_overflowed(&d->ring))
 			return found;
-		if (lu_ring_enter(&d->ring, 0, 0, IORING_ENTER_GETEVENTS) < 0)
+		int ret = lu_ring_enter(&d->ring, 0, 0, IORING_ENTER_GETEVENTS);
+		if (ret == -EBADR)
+			note_dropped(d, tag != 0);
+		if (ret < 0)
 			return found;
 	}
 }
@@ -117,8 +129,8 @@ static bool reap(struct lu_driver *d, uint64_t tag, int *res)
 /*
  * io_uring_enter submitting everything pending, optionally waiting for one CQE.  Transient
  * failures are absorbed here and reported as 0 (the caller loops): EINTR; EBUSY/EAGAIN, where
- * the kernel takes nothing until completions are reaped, so we wait for one if it holds any;
- * EBADR, which is recorded.  Anything else is returned.
+ * the kernel takes nothing until completions are reaped, so we wait for one if it holds any.
+ * Anything else is returned; EBADR is also recorded for the batch.
  */
 static int submit(struct lu_driver *d, unsigned min_complete)
 {
@@ -133,10 +145,8 @@ static int submit(struct lu_driver *d, unsigned min_complete)
 			sched_yield();
 		return 0;
 	}
-	if (ret == -EBADR) {
-		d->dropped = true;
-		d->batch_lost = d->inflight > 0;
-	}
+	if (ret == -EBADR)
+		note_dropped(d, false);
 	return ret;
 }
 
@@ -157,11 +167,14 @@ static int take_sqe(struct lu_driver *d, struct io_uring_sqe **out)
 	}
 }
 
-/* Whether the kernel has read the SQE at `index` (everything is published when this runs). */
-static bool consumed(const struct lu_driver *d, uint32_t index)
+/*
+ * Whether the kernel has read the SQE at `index`.  Publishing on the way is harmless: without
+ * SQPOLL the kernel reads the SQ only inside io_uring_enter.
+ */
+static bool consumed(struct lu_driver *d, uint32_t index)
 {
-	uint32_t first_unconsumed = d->ring.sq.sqe_tail - lu_ring_sq_pending(&d->ring);
-	return (int32_t)(index - first_unconsumed) < 0;
+	lu_ring_publish_sq(&d->ring);
+	return (int32_t)(index - d->ring.sq.head_seen) < 0;
 }
 
 int lu_run(const struct io_uring_sqe *sqe)
@@ -183,9 +196,10 @@ int lu_run(const struct io_uring_sqe *sqe)
 		int res;
 		if (reap(d, tag, &res))
 			return res;
-		err = submit(d, 1);
+		err = d->sync_lost ? -EBADR : submit(d, 1);
 		if (err == 0)
 			continue;
+		d->sync_lost = false;
 		/*
 		 * The ring failed us.  If the kernel never read our SQE, turn it into a NOP so that
 		 * no later submission touches the caller's buffers; its CQE will be stale.  If it
