@@ -49,7 +49,8 @@ int lu_run(const struct io_uring_sqe *sqe);
  * Batch path.  lu_submit queues `sqe` (its user_data is the caller's; values with the top bit
  * set are reserved for the driver) and returns 0 or -errno.  Submission to the kernel happens
  * at the latest in the next lu_wait.  lu_wait blocks until one completion is available and
- * stores it in *cqe; it returns 0, or -errno (e.g. -ENOENT when nothing is in flight).
+ * stores it in *cqe; it returns 0, or -errno (e.g. -ENOENT when nothing is in flight, -EBADR
+ * once after the kernel dropped CQEs).  EINTR is retried, as in lu_run().
  */
 int lu_submit(struct lu_driver *d, const struct io_uring_sqe *sqe);
 int lu_wait(struct lu_driver *d, struct io_uring_cqe *cqe);
