@@ -226,12 +226,12 @@ TEST(Driver, FullSqAndOverflowingCq)
 
 void on_signal(int) {}
 
-// lu_run retries io_uring_enter's EINTR: the timeout's result arrives, after its full time.
-TEST(Driver, SyncRetriesEintr)
+// Runs `body` while this thread receives SIGUSR1 every 5 ms; returns how many it got.
+int under_signals(const std::function<void()> &body)
 {
 	struct sigaction sa = {}, old;
-	sa.sa_handler = on_signal;  // no SA_RESTART: the wait really is interrupted
-	ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+	sa.sa_handler = on_signal;  // no SA_RESTART: waits really are interrupted
+	sigaction(SIGUSR1, &sa, &old);
 	std::atomic<bool> done{ false };
 	std::atomic<int> signals{ 0 };
 	pthread_t self = pthread_self();
@@ -242,17 +242,42 @@ TEST(Driver, SyncRetriesEintr)
 			signals++;
 		}
 	});
-	__kernel_timespec ts = { 0, 200 * 1000 * 1000 };
-	io_uring_sqe t = timeout(&ts, 0);
-	auto start = std::chrono::steady_clock::now();
-	int res = lu_run(&t);
-	auto elapsed = std::chrono::steady_clock::now() - start;
+	body();
 	done = true;
 	pester.join();
 	sigaction(SIGUSR1, &old, nullptr);
+	return signals;
+}
+
+// lu_run and lu_wait retry io_uring_enter's EINTR: the timeout's result arrives, after its
+// full time.
+TEST(Driver, RetriesEintr)
+{
+	__kernel_timespec ts = { 0, 200 * 1000 * 1000 };
+	int res = 0;
+	auto start = std::chrono::steady_clock::now();
+	int signals = under_signals([&] {
+		io_uring_sqe t = timeout(&ts, 0);
+		res = lu_run(&t);
+	});
 	EXPECT_EQ(res, -ETIME);
-	EXPECT_GE(elapsed, std::chrono::milliseconds(190));
-	EXPECT_GT(signals.load(), 5);
+	EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(190));
+	EXPECT_GT(signals, 5);
+
+	lu_driver *d = driver();
+	io_uring_cqe cqe{};
+	io_uring_cqe *out = &cqe;
+	start = std::chrono::steady_clock::now();
+	signals = under_signals([&] {
+		io_uring_sqe t = timeout(&ts, 42);
+		ASSERT_EQ(lu_submit(d, &t), 0);
+		res = lu_wait(d, out);
+	});
+	EXPECT_EQ(res, 0);
+	EXPECT_EQ(cqe.user_data, 42u);
+	EXPECT_EQ(cqe.res, -ETIME);
+	EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(190));
+	EXPECT_GT(signals, 5);
 }
 
 // 16 threads, each with its own ring, 10,000 operations each through both paths.
