@@ -134,6 +134,7 @@ inductive Reach : St → Prop
 /-- The user's submission history: every entry handed to the ring, in order. -/
 def St.submitted (s : St) : List Sqe := pre s.subAt s.sqeTail
 
+/-- Real rings meet `Reach.init`'s premise: the kernel's capacities are powers of two. -/
 theorem IsPow2.pos {n : Nat} : IsPow2 n → 0 < n
   | ⟨k, h⟩ => by rw [h]; exact pow2_pos k
 

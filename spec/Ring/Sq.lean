@@ -29,8 +29,6 @@ theorem invSq_init (cap cqCap : Nat) (h : 0 < cap) : InvSq (init cap cqCap) wher
   live := fun i _ hi => absurd hi (Nat.notLtZero i)
   log := rfl
 
-theorem le_add_of_le {a b c : Nat} (h : a ≤ b) : a ≤ b + c := Nat.leTrans h (Nat.leAddRight b c)
-
 theorem invSq_step {s s' : St} (inv : InvSq s) (st : Step s s') : InvSq s' := by
   cases st with
   | uGetSqe s e hfull =>
@@ -124,6 +122,10 @@ theorem sq_consumed_exactly {s : St} (r : Reach s) :
   let inv := reach_invSq r
   have hk : s.kHead ≤ s.sqeTail := Nat.leTrans inv.kLeSeen (Nat.leTrans inv.seenLeTail inv.tailLeSqe)
   ⟨inv.log, hk, by rw [inv.log]; exact pre_prefix s.subAt s.kHead s.sqeTail hk⟩
+
+/-- The kernel has consumed exactly `kHead` entries. -/
+theorem sq_consumed_count {s : St} (r : Reach s) : s.consumed.length = s.kHead := by
+  rw [(reach_invSq r).log]; exact length_pre _ _
 
 /-- A consumption step takes exactly the next submitted entry. -/
 theorem sq_consume_next {s : St} {e : Sqe} (r : Reach s) (hlt : s.kHead < s.kTailSeen)
