@@ -1,0 +1,285 @@
+/*
+ * lu_micro - what one operation costs on each path, and what queue depth buys.
+ *
+ *  1. Synchronous ops (one submit + one wait per call, lu_uring_ops) against the plain syscall
+ *     (lu_posix_ops): a 4 KiB pread from a cached file, a 1-byte write to /dev/null and to a
+ *     file, and an IORING_OP_NOP through lu_run as the floor of the ring path.
+ *  2. Batched 4 KiB reads of a cached file at queue depth 1, 8 and 64: our driver
+ *     (lu_submit/lu_wait), liburing doing the same, and a plain pread loop.
+ *
+ * Every figure is the best of REPS runs (the machine is shared, the minimum is the least noisy
+ * estimate of the cost).  Usage: lu_micro [scale], scale 1 by default (about 10 s).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "driver.h"
+#include "ops.h"
+
+#define REPS 3
+#define BLOCK 4096
+#define FILE_BLOCKS 4096 /* a 16 MiB file: stays in the page cache */
+#define MAX_QD 64
+
+static unsigned scale = 1;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void die(const char *what, long err)
+{
+	fprintf(stderr, "lu_micro: %s: %s\n", what, strerror((int)(err < 0 ? -err : err)));
+	exit(1);
+}
+
+/* ---- 1. synchronous ops ---- */
+
+enum sync_op { OP_PREAD, OP_WRITE_NULL, OP_WRITE_FILE, OP_NOP };
+
+struct sync_env {
+	int file_fd, null_fd, out_fd;
+	char buf[BLOCK];
+};
+
+static long sync_once(const struct lu_ops *ops, enum sync_op op, struct sync_env *e, long i)
+{
+	struct io_uring_sqe nop;
+
+	switch (op) {
+	case OP_PREAD:
+		return ops->pread(e->file_fd, e->buf, BLOCK, (off_t)(i % FILE_BLOCKS) * BLOCK);
+	case OP_WRITE_NULL:
+		return ops->write(e->null_fd, e->buf, 1);
+	case OP_WRITE_FILE:
+		return ops->write(e->out_fd, e->buf, 1);
+	case OP_NOP:
+		if (ops == &lu_posix_ops)
+			return 0;
+		memset(&nop, 0, sizeof nop);
+		nop.opcode = IORING_OP_NOP;
+		return lu_run(&nop);
+	}
+	return -EINVAL;
+}
+
+/* Best-of-REPS ns per call. */
+static double time_sync(const struct lu_ops *ops, enum sync_op op, struct sync_env *e, long n)
+{
+	double best = 1e30;
+
+	for (int rep = 0; rep < REPS; rep++) {
+		if (op == OP_WRITE_FILE && (ftruncate(e->out_fd, 0) < 0 ||
+					    lseek(e->out_fd, 0, SEEK_SET) < 0))
+			die("truncate", errno);
+		double t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			long r = sync_once(ops, op, e, i);
+			if (r < 0)
+				die(ops->name, r);
+		}
+		double per = (now_ns() - t0) / (double)n;
+		if (per < best)
+			best = per;
+	}
+	return best;
+}
+
+static void bench_sync(struct sync_env *e)
+{
+	static const struct {
+		enum sync_op op;
+		const char *name;
+		long n;
+	} rows[] = {
+		{ OP_PREAD, "pread 4 KiB (cached file)", 100000 },
+		{ OP_WRITE_NULL, "write 1 B to /dev/null", 100000 },
+		{ OP_WRITE_FILE, "write 1 B to a file", 100000 },
+		{ OP_NOP, "IORING_OP_NOP via lu_run", 100000 },
+	};
+
+	printf("\nSynchronous path: ns per call (best of %d)\n", REPS);
+	printf("  %-28s %10s %10s %8s\n", "operation", "uring", "syscall", "ratio");
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		long n = rows[i].n * (long)scale;
+		double u = time_sync(&lu_uring_ops, rows[i].op, e, n);
+		if (rows[i].op == OP_NOP) {
+			printf("  %-28s %10.0f %10s %8s\n", rows[i].name, u, "-", "-");
+			continue;
+		}
+		double p = time_sync(&lu_posix_ops, rows[i].op, e, n);
+		printf("  %-28s %10.0f %10.0f %7.2fx\n", rows[i].name, u, p, u / p);
+	}
+}
+
+/* ---- 2. batched reads ---- */
+
+static char qbuf[MAX_QD][BLOCK] __attribute__((aligned(4096)));
+
+static void prep_read(struct io_uring_sqe *sqe, int fd, unsigned slot, long blk)
+{
+	memset(sqe, 0, sizeof *sqe);
+	sqe->opcode = IORING_OP_READ;
+	sqe->fd = fd;
+	sqe->addr = (uintptr_t)qbuf[slot];
+	sqe->len = BLOCK;
+	sqe->off = (uint64_t)(blk % FILE_BLOCKS) * BLOCK;
+	sqe->user_data = slot;
+}
+
+/* Our driver: keep `qd` reads in flight, refill each slot as its completion is returned. */
+static void batch_driver(int fd, unsigned qd, long total)
+{
+	struct lu_driver *d;
+	struct io_uring_sqe sqe;
+	struct io_uring_cqe cqe;
+	long issued = 0, done = 0;
+	int err = 0;
+
+	d = lu_driver_get(&err);
+	if (!d)
+		die("lu_driver_get", err);
+	for (unsigned s = 0; s < qd && issued < total; s++, issued++) {
+		prep_read(&sqe, fd, s, issued);
+		if ((err = lu_submit(d, &sqe)) < 0)
+			die("lu_submit", err);
+	}
+	while (done < total) {
+		if ((err = lu_wait(d, &cqe)) < 0)
+			die("lu_wait", err);
+		if (cqe.res != BLOCK)
+			die("driver read", cqe.res < 0 ? cqe.res : EIO);
+		done++;
+		if (issued < total) {
+			prep_read(&sqe, fd, (unsigned)cqe.user_data, issued++);
+			if ((err = lu_submit(d, &sqe)) < 0)
+				die("lu_submit", err);
+		}
+	}
+}
+
+/* liburing, written the way its examples are: submit-and-wait, reap everything ready. */
+static void batch_liburing(struct io_uring *ring, int fd, unsigned qd, long total)
+{
+	struct io_uring_cqe *cqe;
+	long issued = 0, done = 0;
+	int r;
+
+	for (unsigned s = 0; s < qd && issued < total; s++, issued++)
+		prep_read(io_uring_get_sqe(ring), fd, s, issued);
+	while (done < total) {
+		r = io_uring_submit_and_wait(ring, 1);
+		if (r < 0 && r != -EINTR)
+			die("io_uring_submit_and_wait", r);
+		unsigned head, seen = 0;
+		io_uring_for_each_cqe(ring, head, cqe) {
+			if (cqe->res != BLOCK)
+				die("liburing read", cqe->res < 0 ? cqe->res : EIO);
+			done++;
+			seen++;
+			if (issued < total)
+				prep_read(io_uring_get_sqe(ring), fd, (unsigned)cqe->user_data, issued++);
+		}
+		io_uring_cq_advance(ring, seen);
+	}
+}
+
+static void batch_pread(int fd, long total)
+{
+	for (long i = 0; i < total; i++)
+		if (pread(fd, qbuf[0], BLOCK, (off_t)(i % FILE_BLOCKS) * BLOCK) != BLOCK)
+			die("pread", errno);
+}
+
+static void bench_batch(int fd)
+{
+	static const unsigned depths[] = { 1, 8, 64 };
+	long total = 65536L * scale;
+	struct io_uring ring;
+	int r;
+
+	if ((r = io_uring_queue_init(MAX_QD * 2, &ring, 0)) < 0)
+		die("io_uring_queue_init", r);
+
+	double p = 1e30;
+	for (int rep = 0; rep < REPS; rep++) {
+		double t0 = now_ns();
+		batch_pread(fd, total);
+		double per = (now_ns() - t0) / (double)total;
+		if (per < p)
+			p = per;
+	}
+
+	printf("\nBatched 4 KiB reads of a cached 16 MiB file: ns per read (best of %d, %ld reads)\n",
+	       REPS, total);
+	printf("  %-4s %10s %10s %10s %11s %13s\n", "QD", "driver", "liburing", "pread",
+	       "drv/pread", "drv/liburing");
+	for (size_t i = 0; i < sizeof depths / sizeof depths[0]; i++) {
+		unsigned qd = depths[i];
+		double dr = 1e30, lr = 1e30;
+		for (int rep = 0; rep < REPS; rep++) {
+			double t0 = now_ns();
+			batch_driver(fd, qd, total);
+			double t1 = now_ns();
+			batch_liburing(&ring, fd, qd, total);
+			double t2 = now_ns();
+			if ((t1 - t0) / total < dr)
+				dr = (t1 - t0) / total;
+			if ((t2 - t1) / total < lr)
+				lr = (t2 - t1) / total;
+		}
+		printf("  %-4u %10.0f %10.0f %10.0f %10.2fx %12.2fx\n", qd, dr, lr, p, dr / p,
+		       dr / lr);
+	}
+	io_uring_queue_exit(&ring);
+}
+
+int main(int argc, char **argv)
+{
+	static struct sync_env env;
+	char path[] = "/tmp/lu_micro.XXXXXX", out[] = "/tmp/lu_micro_out.XXXXXX";
+	char block[BLOCK];
+
+	if (argc > 1 && (scale = (unsigned)atoi(argv[1])) == 0)
+		scale = 1;
+	env.file_fd = mkstemp(path);
+	env.out_fd = mkstemp(out);
+	env.null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (env.file_fd < 0 || env.out_fd < 0 || env.null_fd < 0)
+		die("setup", errno);
+	unlink(path);
+	unlink(out);
+	for (int i = 0; i < FILE_BLOCKS; i++) {
+		memset(block, 'a' + i % 26, sizeof block);
+		if (write(env.file_fd, block, sizeof block) != (ssize_t)sizeof block)
+			die("write", errno);
+	}
+	memset(env.buf, 'x', sizeof env.buf);
+
+	int err = 0;
+	if (!lu_driver_get(&err))
+		die("no io_uring ring", err);
+	time_sync(&lu_uring_ops, OP_PREAD, &env, 1000); /* warm the page cache and the ring */
+
+	char kernel[256] = "?";
+	FILE *f = fopen("/proc/sys/kernel/osrelease", "r");
+	if (f) {
+		if (fgets(kernel, sizeof kernel, f))
+			kernel[strcspn(kernel, "\n")] = 0;
+		fclose(f);
+	}
+	printf("lu_micro: kernel %s, scale %u\n", kernel, scale);
+	bench_sync(&env);
+	bench_batch(env.file_fd);
+	return 0;
+}
