@@ -28,6 +28,19 @@
 extern "C" lean_object *lean_io_error_to_string(lean_object *err);
 extern "C" lean_object *mk_io_user_error(lean_object *str);
 
+/*
+ * The interpreter (lean --run) runs an @[extern] constant through its compiled wrapper, found
+ * by symbol in the running executable.  Nothing in the lean binary refers to Init.IO.Backend,
+ * so without this reference the linker would leave its object out of libInit.a and
+ * IO.backendName would have no implementation under `lean --run`.
+ */
+extern "C" lean_object *l_IO_backendName___boxed(lean_object *w);
+extern "C" lean_object *l_IO_backendReason___boxed(lean_object *w);
+__attribute__((used)) static void *const g_backend_decls[] = {
+	reinterpret_cast<void *>(l_IO_backendName___boxed),
+	reinterpret_cast<void *>(l_IO_backendReason___boxed),
+};
+
 namespace {
 
 bool g_enabled = false;
