@@ -2,6 +2,8 @@
 Conformance: replay a ring trace (spec/trace-format.md) with the executable twin `step?`.
 Usage: conformance [trace-file]   (stdin without an argument)
 Prints "accepted N steps" and exits 0, or prints the first rejected line and exits 1.
+The loop is `replayFast` (Ring.Exec): an accepted trace is a path of the model
+(`replayFast_reach`).
 -/
 import Ring.Exec
 import Ring.U32
@@ -103,7 +105,7 @@ def run (lines : Array String) : IO UInt32 := do
       | none => return (← reject n line "malformed or index out of range")
       | some a =>
         match step? s a with
-        | some s' => s := s'; steps := steps + 1
+        | some s' => s := strip s'; steps := steps + 1
         | none => return (← reject n line "not a step of the model")
   if hd.isNone then
     IO.println "rejected: empty trace"

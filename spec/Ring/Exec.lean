@@ -241,4 +241,138 @@ theorem replay_reach : ∀ (s : St) (as : List Action) (k : Nat) (t : St),
       have h' := h; simp only [replay] at h'; rw [hs] at h'
       exact replay_reach s' as (k + 1) t (Reach.step r (step?_sound s a s' hs)) h'
 
+/-- Forget the ghost histories.  `step?` never reads them, so the conformance checker replays
+from stripped states: keeping them would make a replay quadratic in the trace length. -/
+def strip (s : St) : St := { s with consumed := [], produced := [], reaped := [] }
+
+/-- Stripping commutes with a step, up to the (stripped) histories. -/
+theorem strip_step? (s : St) (a : Action) :
+    (step? (strip s) a).map strip = (step? s a).map strip := by
+  cases a with
+  | uLoadHead h =>
+    byCases c : s.headSeen ≤ h ∧ h ≤ s.sqHead
+    · simp only [step?, strip, Option.map, ifPos c]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | uPublish t =>
+    byCases c : t = s.sqeTail
+    · simp only [step?, strip, Option.map, ifPos c]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | kLoadTail t =>
+    byCases c : s.kTailSeen ≤ t ∧ t ≤ s.sqTail
+    · simp only [step?, strip, Option.map, ifPos c]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | kCommitSq h =>
+    byCases c : h = s.kHead
+    · simp only [step?, strip, Option.map, ifPos c]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | kLoadCqHead h =>
+    byCases c : s.cqHeadSeen ≤ h ∧ h ≤ s.cqHead
+    · simp only [step?, strip, Option.map, ifPos c]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | kCommitCq t =>
+    byCases c : t = s.cqeTail
+    · simp only [step?, strip, Option.map, ifPos c]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | uLoadCqTail t =>
+    byCases c : s.uCqTailSeen ≤ t ∧ t ≤ s.cqTail
+    · simp only [step?, strip, Option.map, ifPos c]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | uCqAdvance h =>
+    byCases c : h = s.uCqHead
+    · simp only [step?, strip, Option.map, ifPos c]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | uGetSqe i id =>
+    byCases c : i = s.sqeTail ∧ s.sqeTail < s.headSeen + s.cap
+    · simp only [step?, strip, Option.map, ifPos c]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | kGetSqe i id =>
+    byCases c : i = s.kHead ∧ s.kHead < s.kTailSeen
+    · cases he : s.sqes (slot s.cap s.kHead) with
+      | none => simp only [step?, strip, Option.map, ifPos c, he]; try rfl
+      | some e =>
+        byCases d : e.userData = id
+        · simp only [step?, strip, Option.map, ifPos c, he, consumeSq, ifPos d]; try rfl
+        · simp only [step?, strip, Option.map, ifPos c, he, consumeSq, ifNeg d]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | uReap j id =>
+    byCases c : j = s.uCqHead ∧ s.uCqHead < s.uCqTailSeen
+    · cases he : s.cqes (slot s.cqCap s.uCqHead) with
+      | none => simp only [step?, strip, Option.map, ifPos c, he]; try rfl
+      | some x =>
+        byCases d : x.userData = id
+        · simp only [step?, strip, Option.map, ifPos c, he, reapCq, ifPos d]; try rfl
+        · simp only [step?, strip, Option.map, ifPos c, he, reapCq, ifNeg d]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | kPost j id res =>
+    byCases c : j = s.cqeTail ∧ s.inflight.elem id = true
+    · cases ho : s.overflow with
+      | cons x xs => simp only [step?, strip, Option.map, ifPos c, ho, postIfRoom]; try rfl
+      | nil =>
+        byCases d : s.cqeTail < s.cqHeadSeen + s.cqCap
+        · simp only [step?, strip, Option.map, ifPos c, ho, postIfRoom, ifPos d, post]; try rfl
+        · simp only [step?, strip, Option.map, ifPos c, ho, postIfRoom, ifNeg d]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | kOverflow id res =>
+    byCases c : s.inflight.elem id = true
+    · cases ho : s.overflow with
+      | cons x xs => simp only [step?, strip, Option.map, ifPos c, ho, overflowIfDue, overflowCq]; try rfl
+      | nil =>
+        byCases d : s.cqHeadSeen + s.cqCap ≤ s.cqeTail
+        · simp only [step?, strip, Option.map, ifPos c, ho, overflowIfDue, ifPos d, overflowCq]; try rfl
+        · simp only [step?, strip, Option.map, ifPos c, ho, overflowIfDue, ifNeg d]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+  | kFlush j =>
+    byCases c : j = s.cqeTail
+    · cases ho : s.overflow with
+      | nil => simp only [step?, strip, Option.map, ifPos c, ho, flushIfRoom]; try rfl
+      | cons x xs =>
+        byCases d : s.cqeTail < s.cqHeadSeen + s.cqCap
+        · simp only [step?, strip, Option.map, ifPos c, ho, flushIfRoom, ifPos d, flush]; try rfl
+        · simp only [step?, strip, Option.map, ifPos c, ho, flushIfRoom, ifNeg d]; try rfl
+    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
+
+theorem map_some {α β : Type} {f : α → β} {y : β} : ∀ {o : Option α}, o.map f = some y → ∃ x, o = some x ∧ f x = y
+  | none, h => by injection h
+  | some x, h => ⟨x, rfl, by injection h; assumption⟩
+
+/-- `replay` as the conformance checker runs it: strip after every step. -/
+def replayFast : St → List Action → Nat → Sum (Nat × St) St
+  | s, [], _ => Sum.inr s
+  | s, a :: as, k =>
+    match step? s a with
+    | some s' => replayFast (strip s') as (k + 1)
+    | none => Sum.inl (k, s)
+
+/-- What the fast replay accepts, the full replay accepts too. -/
+theorem replayFast_sound : ∀ (as : List Action) (s : St) (k : Nat) (u : St),
+    replayFast (strip s) as k = Sum.inr u → ∃ t, replay s as k = Sum.inr t ∧ strip t = u
+  | [], s, k, u, h => by
+    have h' : Sum.inr (strip s) = Sum.inr u := h
+    injection h' with e
+    exact ⟨s, rfl, e⟩
+  | a :: as, s, k, u, h => by
+    cases hs : step? s a with
+    | none =>
+      have hm : (step? (strip s) a).map strip = none := by rw [strip_step?, hs]; rfl
+      cases hf : step? (strip s) a with
+      | some v => rw [hf] at hm; injection hm
+      | none =>
+        have h' := h; simp only [replayFast] at h'; rw [hf] at h'; injection h'
+    | some s' =>
+      have hm : (step? (strip s) a).map strip = some (strip s') := by rw [strip_step?, hs]; rfl
+      cases map_some hm with
+      | intro v hv =>
+        have h' := h; simp only [replayFast] at h'; rw [hv.1] at h'
+        have h'' : replayFast (strip s') as (k + 1) = Sum.inr u := by rw [← hv.2]; exact h'
+        cases replayFast_sound as s' (k + 1) u h'' with
+        | intro t ht =>
+          exact ⟨t, by simp only [replay]; rw [hs]; exact ht.1, ht.2⟩
+
+/-- A trace the checker accepts from a fresh ring is a path of the model: it ends in a state
+that is (up to the stripped histories) reachable. -/
+theorem replayFast_reach (cap cqCap : Nat) (h1 : 0 < cap) (h2 : 0 < cqCap) (as : List Action)
+    (u : St) (h : replayFast (init cap cqCap) as 0 = Sum.inr u) : ∃ t, Reach t ∧ strip t = u := by
+  cases replayFast_sound as (init cap cqCap) 0 u h with
+  | intro t ht => exact ⟨t, replay_reach _ as 0 t (Reach.init cap cqCap h1 h2) ht.1, ht.2⟩
+
 end Ring
