@@ -6,6 +6,9 @@
 # intentional differences of docs/differences.md are tested.  Otherwise all four runs must
 # produce exactly the expected output, so they are identical to each other.
 # stdin comes from <test>.input when it exists, else /dev/null.
+# Then the startup checks: an unknown LEAN_IO_BACKEND and a forced `uring` where io_uring is
+# forbidden (tools/no-io-uring.c) must fail loudly; `auto` there must run on POSIX.
+# uring_backend.lean prints IO.backendName, so no run can pass on the wrong backend.
 #
 #   tests/lean/run-backends.sh <stage1-dir> [test-name-filter]
 set -uo pipefail
@@ -67,6 +70,24 @@ if [[ -z $filter || backend == *$filter* ]]; then
     pass "LEAN_IO_BACKEND=bogus fails at startup (exit $code)"
   else
     fail "LEAN_IO_BACKEND=bogus fails at startup (exit $code): $out"
+  fi
+fi
+
+# Where io_uring is forbidden (seccomp, as in many containers): a forced `uring` fails at
+# startup, and `auto` falls back to POSIX, visibly.
+if [[ -z $filter || backend == *$filter* ]]; then
+  if cc -O2 -o "$tmp/no-io-uring" "$here/tools/no-io-uring.c" 2> "$tmp/no-io-uring.log"; then
+    out=$(LEAN_IO_BACKEND=uring "$tmp/no-io-uring" "$lean" --run "$here/run/uring_backend.lean" 2>&1 < /dev/null)
+    code=$?
+    if [ $code -ne 0 ] && [[ $out == *io_uring* ]] && [[ $out != *"backend:"* ]]; then
+      pass "LEAN_IO_BACKEND=uring without io_uring fails at startup (exit $code)"
+    else
+      fail "LEAN_IO_BACKEND=uring without io_uring fails at startup (exit $code): $out"
+    fi
+    run "uring_backend.auto-without-io_uring.interpreted" "$here/run/uring_backend.lean.posix.expected.out" \
+      /dev/null env LEAN_IO_BACKEND=auto "$tmp/no-io-uring" "$lean" --run "$here/run/uring_backend.lean"
+  else
+    fail "cannot build tools/no-io-uring.c: $(cat "$tmp/no-io-uring.log")"
   fi
 fi
 
