@@ -971,8 +971,15 @@ Trace file_script(const LuOps &o)
 	rec.r("splice-in", o.splice(src, 100, p.w, -1, 3000, 0));
 	rec.r("splice-out-off", o.splice(p.r, 0, src, 0, 10, 0));
 	rec.r("splice-no-pipe", o.splice(src, 0, src, 0, 10, 0));
+	rec.r("splice-zero-len", o.splice(closed_fd(), 0, closed_fd(), 0, 0, 0));
+	rec.r("splice-bad-flag", o.splice(src, 0, p.w, -1, 10, 1u << 20));
+	rec.r("splice-offset-on-wronly-pipe-end", o.splice(p.w, 0, src, -1, 10, 0));
 	rec.r("pipe-read-spliced", lu_read_full(&o, p.r, buf, sizeof buf, -1));
 	rec.s("spliced", std::string(buf, sizeof buf));
+	Pipe empty;
+	fcntl(empty.r, F_SETFL, O_NONBLOCK);
+	rec.r("splice-empty-nonblocking", o.splice(empty.r, -1, p.w, -1, 10, 0));
+	rec.r("read-empty-nonblocking", o.read(empty.r, buf, 10));
 	rec.r("close-src", o.close(src));
 	p.close_w();
 	rec.r("pipe-read-eof", lu_read_full(&o, p.r, buf, sizeof buf, -1));

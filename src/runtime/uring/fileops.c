@@ -2,13 +2,15 @@
  * fileops.c - file, directory and pipe operations: the io_uring form and its POSIX twin.
  *
  * The two forms of each operation must agree on every result, errors included, so where the
- * ring would interpret an argument differently from the syscall (a negative offset, a flag
- * that only means something to io_uring) the ring form rejects it the way the syscall does.
+ * ring would interpret an argument differently from the syscall (a negative offset, an offset
+ * on a pipe, a flag that only means something to io_uring) the ring form rejects it the way
+ * the syscall does, and where the ring would wait but the syscall would not (an O_NONBLOCK fd)
+ * the ring form makes the syscall.
  */
 #include "ops_impl.h"
 
 #include <fcntl.h>
-#include <stdio.h>
+#include <stdio.h> /* renameat2 */
 #include <sys/stat.h>
 #include <unistd.h>
 
