@@ -305,7 +305,8 @@ extern "C" lean_obj_res lean_uring_create_dir(b_lean_obj_arg p, lean_obj_arg)
 
 /*
  * remove(3) as glibc implements it: unlink, and rmdir if that was a directory.  The error
- * names the file; upstream passes no name and crashes on ENOENT (see docs/differences.md).
+ * names the file: upstream passed no name and crashed on ENOENT, and
+ * patches/0003-posix-remove-file-names-the-file.patch makes the POSIX path agree.
  */
 extern "C" lean_obj_res lean_uring_remove_file(b_lean_obj_arg fname, lean_obj_arg)
 {
