@@ -6,10 +6,11 @@
 # holding Init/Prelude.olean) when the toolchain's own .olean files are elsewhere.
 set -euo pipefail
 
-bindir=${1:?usage: spec/check.sh <lean-bin-dir>}
+bindir=$(cd "${1:?usage: spec/check.sh <lean-bin-dir>}" && pwd)
 lean="$bindir/lean"
+[ -x "$lean" ] || { echo "no lean at $lean"; exit 1; }
 spec=$(cd "$(dirname "$0")" && pwd)
-stdlib=${LEAN_STDLIB:-$bindir/../lib/lean}
+stdlib=$(cd "${LEAN_STDLIB:-$bindir/../lib/lean}" && pwd)
 [ -f "$stdlib/Init/Prelude.olean" ] || { echo "no Init/Prelude.olean under $stdlib (set LEAN_STDLIB)"; exit 1; }
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/lean-uring-spec.XXXXXX")
