@@ -1,9 +1,10 @@
 /*
  * lu_micro - what one operation costs on each path, and what queue depth buys.
  *
- *  1. Synchronous ops (one submit + one wait per call, lu_uring_ops) against the plain syscall
- *     (lu_posix_ops): a 4 KiB pread from a cached file, a 1-byte write to /dev/null and to a
- *     file, and an IORING_OP_NOP through lu_run as the floor of the ring path.
+ *  1. Synchronous ops (one submit + one wait per call, lu_uring_ops) against the same SQE
+ *     through liburing and against the plain syscall (lu_posix_ops): a 4 KiB pread from a
+ *     cached file, a 1-byte write to /dev/null and to a file, and an IORING_OP_NOP as the floor
+ *     of any ring path.  lu_uring minus liburing is what our driver and ops layer add.
  *  2. Batched 4 KiB reads of a cached file at queue depth 1, 8 and 64: our driver
  *     (lu_submit/lu_wait), liburing doing the same, and a plain pread loop.
  *
@@ -22,7 +23,7 @@
 #include "driver.h"
 #include "ops.h"
 
-#define REPS 3
+#define REPS 5
 #define BLOCK 4096
 #define FILE_BLOCKS 4096 /* a 16 MiB file: stays in the page cache */
 #define MAX_QD 64
@@ -73,8 +74,40 @@ static long sync_once(const struct lu_ops *ops, enum sync_op op, struct sync_env
 	return -EINVAL;
 }
 
-/* Best-of-REPS ns per call. */
-static double time_sync(const struct lu_ops *ops, enum sync_op op, struct sync_env *e, long n)
+/* The same operation as one liburing submit-and-wait: the floor for any synchronous ring path. */
+static long liburing_once(struct io_uring *ring, enum sync_op op, struct sync_env *e, long i)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(ring);
+	struct io_uring_cqe *cqe;
+	long r;
+
+	switch (op) {
+	case OP_PREAD:
+		io_uring_prep_read(sqe, e->file_fd, e->buf, BLOCK, (uint64_t)(i % FILE_BLOCKS) * BLOCK);
+		break;
+	case OP_WRITE_NULL:
+		io_uring_prep_write(sqe, e->null_fd, e->buf, 1, (uint64_t)-1);
+		break;
+	case OP_WRITE_FILE:
+		io_uring_prep_write(sqe, e->out_fd, e->buf, 1, (uint64_t)-1);
+		break;
+	case OP_NOP:
+		io_uring_prep_nop(sqe);
+		break;
+	}
+	r = io_uring_submit_and_wait(ring, 1);
+	if (r < 0)
+		return r;
+	if ((r = io_uring_peek_cqe(ring, &cqe)) < 0)
+		return r;
+	r = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
+	return r;
+}
+
+/* Best-of-REPS ns per call, through `ops`, or through liburing when `ring` is given. */
+static double time_sync(const struct lu_ops *ops, struct io_uring *ring, enum sync_op op,
+			struct sync_env *e, long n)
 {
 	double best = 1e30;
 
@@ -84,9 +117,9 @@ static double time_sync(const struct lu_ops *ops, enum sync_op op, struct sync_e
 			die("truncate", errno);
 		double t0 = now_ns();
 		for (long i = 0; i < n; i++) {
-			long r = sync_once(ops, op, e, i);
+			long r = ring ? liburing_once(ring, op, e, i) : sync_once(ops, op, e, i);
 			if (r < 0)
-				die(ops->name, r);
+				die(ring ? "liburing" : ops->name, r);
 		}
 		double per = (now_ns() - t0) / (double)n;
 		if (per < best)
@@ -105,21 +138,32 @@ static void bench_sync(struct sync_env *e)
 		{ OP_PREAD, "pread 4 KiB (cached file)", 100000 },
 		{ OP_WRITE_NULL, "write 1 B to /dev/null", 100000 },
 		{ OP_WRITE_FILE, "write 1 B to a file", 100000 },
-		{ OP_NOP, "IORING_OP_NOP via lu_run", 100000 },
+		{ OP_NOP, "IORING_OP_NOP (ring floor)", 100000 },
 	};
 
+	struct io_uring ring;
+	struct io_uring_params params = {
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
+	};
+	int r;
+
+	if ((r = io_uring_queue_init_params(64, &ring, &params)) < 0)
+		die("io_uring_queue_init_params", r);
 	printf("\nSynchronous path: ns per call (best of %d)\n", REPS);
-	printf("  %-28s %10s %10s %8s\n", "operation", "uring", "syscall", "ratio");
+	printf("  %-28s %10s %10s %10s %12s\n", "operation", "lu_uring", "liburing", "syscall",
+	       "uring/sys");
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		long n = rows[i].n * (long)scale;
-		double u = time_sync(&lu_uring_ops, rows[i].op, e, n);
+		double u = time_sync(&lu_uring_ops, NULL, rows[i].op, e, n);
+		double l = time_sync(NULL, &ring, rows[i].op, e, n);
 		if (rows[i].op == OP_NOP) {
-			printf("  %-28s %10.0f %10s %8s\n", rows[i].name, u, "-", "-");
+			printf("  %-28s %10.0f %10.0f %10s %12s\n", rows[i].name, u, l, "-", "-");
 			continue;
 		}
-		double p = time_sync(&lu_posix_ops, rows[i].op, e, n);
-		printf("  %-28s %10.0f %10.0f %7.2fx\n", rows[i].name, u, p, u / p);
+		double p = time_sync(&lu_posix_ops, NULL, rows[i].op, e, n);
+		printf("  %-28s %10.0f %10.0f %10.0f %11.2fx\n", rows[i].name, u, l, p, u / p);
 	}
+	io_uring_queue_exit(&ring);
 }
 
 /* ---- 2. batched reads ---- */
@@ -269,7 +313,7 @@ int main(int argc, char **argv)
 	int err = 0;
 	if (!lu_driver_get(&err))
 		die("no io_uring ring", err);
-	time_sync(&lu_uring_ops, OP_PREAD, &env, 1000); /* warm the page cache and the ring */
+	time_sync(&lu_uring_ops, NULL, OP_PREAD, &env, 1000); /* warm the page cache and the ring */
 
 	char kernel[256] = "?";
 	FILE *f = fopen("/proc/sys/kernel/osrelease", "r");
