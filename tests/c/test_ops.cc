@@ -37,6 +37,12 @@
 
 extern char **environ;
 
+// Name the backend in gtest's messages instead of printing the table's address.
+void PrintTo(const struct lu_ops *ops, std::ostream *os)
+{
+	*os << ops->name;
+}
+
 namespace {
 
 // The function lu_ops() hides the struct tag in C++.
