@@ -1,9 +1,10 @@
 /-
-Ring.Bridge: the C code's u32 full check decides the model's `uGetSqe` guard.  liburing and
-`lu_ring_get_sqe` test `(u32)(sqe_tail - head_seen) >= capacity` on counters that started at an
-arbitrary `start`; in every reachable state that is exactly `¬ (sqeTail < headSeen + cap)`.
+Ring.Bridge: u32 facts that need the invariants.  The C code's full check decides the model's
+`uGetSqe` guard, and every index a legal step reports lies within a capacity of the copy the
+trace checker unwraps it against, so `trace_index` applies to every line of a legal trace.
 -/
 import Ring.Sq
+import Ring.Cq
 import Ring.U32
 
 namespace Ring
@@ -43,5 +44,45 @@ theorem sq_guard_u32 {s : St} (r : Reach s) (start : Nat) (hcap : s.cap < u32Siz
     Nat.leTrans inv.seenLeHead (Nat.leTrans inv.headLeK (Nat.leTrans inv.kLeSeen
       (Nat.leTrans inv.seenLeTail inv.tailLeSqe)))
   exact guard_u32 start hle inv.full hcap
+
+/-- A value between a copy and the current index, which is at most `c` ahead of the copy. -/
+theorem window {seen v cur c : Nat} (h1 : seen ≤ v) (h2 : v ≤ cur) (h3 : cur ≤ seen + c) :
+    ∃ δ, v = seen + δ ∧ δ ≤ c :=
+  match Nat.le.dest h1 with
+  | ⟨δ, hδ⟩ => ⟨δ, hδ.symm, le_of_add_le_add_left (by rw [hδ]; exact Nat.leTrans h2 h3)⟩
+
+/-- `uLoadHead h`: `h` is within `cap` of the user's `headSeen`. -/
+theorem window_uLoadHead {s : St} (r : Reach s) {h : Nat} (h1 : s.headSeen ≤ h) (h2 : h ≤ s.sqHead) :
+    ∃ δ, h = s.headSeen + δ ∧ δ ≤ s.cap :=
+  let inv := reach_invSq r
+  window h1 h2 (Nat.leTrans inv.headLeK (Nat.leTrans inv.kLeSeen (Nat.leTrans inv.seenLeTail
+    (Nat.leTrans inv.tailLeSqe inv.full))))
+
+/-- `kLoadTail t`: `t` is within `cap` of the kernel's `kTailSeen`. -/
+theorem window_kLoadTail {s : St} (r : Reach s) {t : Nat} (h1 : s.kTailSeen ≤ t) (h2 : t ≤ s.sqTail) :
+    ∃ δ, t = s.kTailSeen + δ ∧ δ ≤ s.cap :=
+  let inv := reach_invSq r
+  window h1 h2 (Nat.leTrans inv.tailLeSqe (Nat.leTrans inv.full (Nat.addLeAddRight
+    (Nat.leTrans inv.seenLeHead (Nat.leTrans inv.headLeK inv.kLeSeen)) s.cap)))
+
+/-- `kLoadCqHead h`: `h` is within `cqCap` of the kernel's `cqHeadSeen`. -/
+theorem window_kLoadCqHead {s : St} (r : Reach s) {h : Nat} (h1 : s.cqHeadSeen ≤ h)
+    (h2 : h ≤ s.cqHead) : ∃ δ, h = s.cqHeadSeen + δ ∧ δ ≤ s.cqCap :=
+  let inv := reach_invCq r
+  window h1 h2 (Nat.leTrans inv.headLeU (Nat.leTrans (uLe_cqe inv) inv.full))
+
+/-- `uLoadCqTail t`: `t` is within `cqCap` of the user's `uCqTailSeen`. -/
+theorem window_uLoadCqTail {s : St} (r : Reach s) {t : Nat} (h1 : s.uCqTailSeen ≤ t)
+    (h2 : t ≤ s.cqTail) : ∃ δ, t = s.uCqTailSeen + δ ∧ δ ≤ s.cqCap :=
+  let inv := reach_invCq r
+  window h1 h2 (Nat.leTrans inv.tailLeCqe (Nat.leTrans inv.full (Nat.addLeAddRight
+    (Nat.leTrans inv.seenLeHead (Nat.leTrans inv.headLeU inv.uLeSeen)) s.cqCap)))
+
+/-- Hence the checker reads such a value back exactly, for any capacity up to 2^31 (the kernel
+allows at most 2^16). -/
+theorem unwrap_window (start : Nat) {ref v c : Nat} (hc : c < half) (h : ∃ δ, v = ref + δ ∧ δ ≤ c) :
+    unwrap ref (subU32 ((start + v) % u32Size) start) = some v :=
+  match h with
+  | ⟨δ, hv, hδ⟩ => trace_index (Or.inl ⟨δ, hv, Nat.ltOfLeOfLt hδ hc⟩)
 
 end Ring
