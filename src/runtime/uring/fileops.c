@@ -189,12 +189,7 @@ ssize_t lu_uring_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, 
 
 int lu_posix_openat(int dirfd, const char *path, int flags, mode_t mode)
 {
-	int fd;
-
-	do
-		fd = openat(dirfd, path, flags, mode);
-	while (fd < 0 && errno == EINTR);
-	return fd < 0 ? -errno : fd;
+	return LU_RETRY_EINTR(openat(dirfd, path, flags, mode));
 }
 
 /*
@@ -210,104 +205,55 @@ int lu_posix_close(int fd)
 
 ssize_t lu_posix_read(int fd, void *buf, size_t len)
 {
-	ssize_t n;
-
-	do
-		n = read(fd, buf, lu_op_len(len));
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	return LU_RETRY_EINTR(read(fd, buf, lu_op_len(len)));
 }
 
 ssize_t lu_posix_write(int fd, const void *buf, size_t len)
 {
-	ssize_t n;
-
-	do
-		n = write(fd, buf, lu_op_len(len));
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	return LU_RETRY_EINTR(write(fd, buf, lu_op_len(len)));
 }
 
 ssize_t lu_posix_pread(int fd, void *buf, size_t len, off_t off)
 {
-	ssize_t n;
-
-	do
-		n = pread(fd, buf, lu_op_len(len), off);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	return LU_RETRY_EINTR(pread(fd, buf, lu_op_len(len), off));
 }
 
 ssize_t lu_posix_pwrite(int fd, const void *buf, size_t len, off_t off)
 {
-	ssize_t n;
-
-	do
-		n = pwrite(fd, buf, lu_op_len(len), off);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	return LU_RETRY_EINTR(pwrite(fd, buf, lu_op_len(len), off));
 }
 
 int lu_posix_fsync(int fd)
 {
-	int r;
-
-	do
-		r = fsync(fd);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
+	return LU_RETRY_EINTR(fsync(fd));
 }
 
 int lu_posix_statx(int dirfd, const char *path, int flags, unsigned mask, struct statx *out)
 {
-	int r;
-
-	do
-		r = statx(dirfd, path, flags, mask, out);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
+	return LU_RETRY_EINTR(statx(dirfd, path, flags, mask, out));
 }
 
 int lu_posix_unlinkat(int dirfd, const char *path, int flags)
 {
-	int r;
-
-	do
-		r = unlinkat(dirfd, path, flags);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
+	return LU_RETRY_EINTR(unlinkat(dirfd, path, flags));
 }
 
 int lu_posix_mkdirat(int dirfd, const char *path, mode_t mode)
 {
-	int r;
-
-	do
-		r = mkdirat(dirfd, path, mode);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
+	return LU_RETRY_EINTR(mkdirat(dirfd, path, mode));
 }
 
 int lu_posix_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
 		      unsigned flags)
 {
-	int r;
-
-	do
-		r = renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
+	return LU_RETRY_EINTR(renameat2(olddirfd, oldpath, newdirfd, newpath, flags));
 }
 
 ssize_t lu_posix_splice(int fd_in, int64_t off_in, int fd_out, int64_t off_out, size_t len,
 			unsigned flags)
 {
 	loff_t in = off_in, out = off_out;
-	ssize_t n;
 
-	do
-		n = splice(fd_in, off_in == -1 ? NULL : &in, fd_out, off_out == -1 ? NULL : &out,
-			   lu_op_len(len), flags);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	return LU_RETRY_EINTR(splice(fd_in, off_in == -1 ? NULL : &in, fd_out,
+				     off_out == -1 ? NULL : &out, lu_op_len(len), flags));
 }

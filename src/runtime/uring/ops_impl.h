@@ -20,6 +20,19 @@
  */
 #define LU_OP_MAX_LEN ((size_t)1 << 30)
 
+/*
+ * The POSIX twins' contract in one place: retry the syscall while a signal interrupts it (the
+ * ring path waits through EINTR too, so both backends agree), then turn -1/errno into -errno.
+ */
+#define LU_RETRY_EINTR(call)                                            \
+	({                                                              \
+		long lu_r_;                                             \
+		do                                                      \
+			lu_r_ = (long)(call);                           \
+		while (lu_r_ < 0 && errno == EINTR);                    \
+		lu_r_ < 0 ? (long)-errno : lu_r_;                       \
+	})
+
 static inline unsigned lu_op_len(size_t len)
 {
 	return (unsigned)(len < LU_OP_MAX_LEN ? len : LU_OP_MAX_LEN);

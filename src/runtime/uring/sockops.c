@@ -86,12 +86,7 @@ int lu_posix_socket(int domain, int type, int protocol)
 
 int lu_posix_accept(int fd, struct sockaddr *addr, socklen_t *addrlen, int flags)
 {
-	int r;
-
-	do
-		r = accept4(fd, addr, addrlen, flags);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : r;
+	return LU_RETRY_EINTR(accept4(fd, addr, addrlen, flags));
 }
 
 /*
@@ -119,22 +114,12 @@ int lu_posix_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 
 ssize_t lu_posix_recv(int fd, void *buf, size_t len, int flags)
 {
-	ssize_t n;
-
-	do
-		n = recv(fd, buf, lu_op_len(len), flags);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	return LU_RETRY_EINTR(recv(fd, buf, lu_op_len(len), flags));
 }
 
 ssize_t lu_posix_send(int fd, const void *buf, size_t len, int flags)
 {
-	ssize_t n;
-
-	do
-		n = send(fd, buf, lu_op_len(len), flags);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : n;
+	return LU_RETRY_EINTR(send(fd, buf, lu_op_len(len), flags));
 }
 
 int lu_posix_shutdown(int fd, int how)
