@@ -10,6 +10,7 @@
 #include "lean_io.h"
 
 #include "backend.h"
+#include "copy.h"
 #include "dir.h"
 #include "handle.h"
 #include "ops.h"
@@ -30,15 +31,18 @@ extern "C" lean_object *mk_io_user_error(lean_object *str);
 
 /*
  * The interpreter (lean --run) runs an @[extern] constant through its compiled wrapper, found
- * by symbol in the running executable.  Nothing in the lean binary refers to Init.IO.Backend,
- * so without this reference the linker would leave its object out of libInit.a and
- * IO.backendName would have no implementation under `lean --run`.
+ * by symbol in the running executable.  Nothing in the lean binary refers to Init.IO.Backend
+ * or Init.IO.Copy, so without these references the linker would leave their objects out of
+ * libInit.a and IO.backendName or IO.FS.copyFile would have no implementation under `lean --run`.
  */
 extern "C" lean_object *l_IO_backendName___boxed(lean_object *w);
 extern "C" lean_object *l_IO_backendReason___boxed(lean_object *w);
-__attribute__((used)) static void *const g_backend_decls[] = {
+extern "C" lean_object *l_IO_FS_copyFile___boxed(lean_object *src, lean_object *dst,
+						 lean_object *w);
+__attribute__((used)) static void *const g_overlay_decls[] = {
 	reinterpret_cast<void *>(l_IO_backendName___boxed),
 	reinterpret_cast<void *>(l_IO_backendReason___boxed),
+	reinterpret_cast<void *>(l_IO_FS_copyFile___boxed),
 };
 
 namespace {
@@ -328,4 +332,15 @@ extern "C" lean_obj_res lean_io_backend_reason(lean_obj_arg)
 	const char *reason = lu_backend()->reason;
 
 	return lean_io_result_mk_ok(lean_mk_string(reason ? reason : ""));
+}
+
+/* Under both backends: the engine picks the ring or the POSIX loop from lu_ops(). */
+extern "C" lean_obj_res lean_io_copy_file(b_lean_obj_arg src, b_lean_obj_arg dst, lean_obj_arg)
+{
+	lu_copy_result res;
+	int r = lu_copy_file(lean_string_cstr(src), lean_string_cstr(dst), nullptr, &res);
+
+	if (r < 0)
+		return io_error(r, res.failed == LU_COPY_DST ? dst : src);
+	return ok_unit();
 }
