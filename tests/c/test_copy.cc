@@ -156,6 +156,23 @@ TEST_P(Copy, DirectorySourceIsEISDIRAndCreatesNothing)
 	EXPECT_FALSE(exists(dir.path("dst")));
 }
 
+// Truncating the destination would empty the source before it is read.
+TEST_P(Copy, CopyOntoItselfIsRefusedAndKeepsTheData)
+{
+	put(dir.path("src"), "precious");
+	ASSERT_EQ(link(dir.path("src").c_str(), dir.path("hard").c_str()), 0);
+	ASSERT_EQ(symlink(dir.path("src").c_str(), dir.path("soft").c_str()), 0);
+	lu_copy_opts o = opts();
+	for (const char *dst : {"src", "hard", "soft"}) {
+		SCOPED_TRACE(dst);
+		lu_copy_result res;
+		EXPECT_EQ(lu_copy_file(dir.path("src").c_str(), dir.path(dst).c_str(), &o, &res),
+			  -EINVAL);
+		EXPECT_EQ(res.failed, LU_COPY_DST);
+		EXPECT_EQ(get(dir.path("src")), "precious");
+	}
+}
+
 TEST_P(Copy, MissingDestinationDirectoryIsENOENTForTheDestination)
 {
 	put(dir.path("src"), "abc");

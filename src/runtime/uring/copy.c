@@ -251,17 +251,28 @@ static const struct lu_ops *ops_of(const struct lu_copy_opts *o)
 }
 
 /* The source's size; -EISDIR for a directory, as read(2) would say. */
-static int source_size(const struct lu_ops *ops, int in, uint64_t *size)
+static int source_stat(const struct lu_ops *ops, int in, struct statx *st)
 {
-	struct statx st;
-	int r = ops->statx(in, "", AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE, &st);
+	int r = ops->statx(in, "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO | STATX_SIZE, st);
 
 	if (r < 0)
 		return r;
-	if (S_ISDIR(st.stx_mode))
-		return -EISDIR;
-	*size = st.stx_size;
-	return 0;
+	return S_ISDIR(st->stx_mode) ? -EISDIR : 0;
+}
+
+/*
+ * Opening the destination truncates it, so a destination that is the source (the same path,
+ * or a hard or symbolic link to it) would lose the data before it is read: refused, as cp(1)
+ * refuses it.
+ */
+static int same_file(const struct lu_ops *ops, const char *dst, const struct statx *src)
+{
+	struct statx st;
+
+	if (ops->statx(AT_FDCWD, dst, 0, STATX_INO, &st) < 0)
+		return 0;
+	return st.stx_ino == src->stx_ino && st.stx_dev_major == src->stx_dev_major &&
+	       st.stx_dev_minor == src->stx_dev_minor;
 }
 
 /* Both backends position every transfer, which a pipe or socket cannot honour. */
@@ -294,13 +305,13 @@ static int copy_checked(int in, int out, uint64_t size, const struct lu_copy_opt
 int lu_copy_fd(int in, int out, const struct lu_copy_opts *o, struct lu_copy_result *res)
 {
 	struct lu_copy_result ignored;
-	uint64_t size;
+	struct statx st;
 
 	if (!res)
 		res = &ignored;
 	memset(res, 0, sizeof *res);
-	int r = source_size(ops_of(o), in, &size);
-	return r < 0 ? r : copy_checked(in, out, size, o, res);
+	int r = source_stat(ops_of(o), in, &st);
+	return r < 0 ? r : copy_checked(in, out, st.stx_size, o, res);
 }
 
 int lu_copy_file(const char *src, const char *dst, const struct lu_copy_opts *o,
@@ -308,7 +319,7 @@ int lu_copy_file(const char *src, const char *dst, const struct lu_copy_opts *o,
 {
 	const struct lu_ops *ops = ops_of(o);
 	struct lu_copy_result ignored;
-	uint64_t size;
+	struct statx st;
 
 	if (!res)
 		res = &ignored;
@@ -316,14 +327,18 @@ int lu_copy_file(const char *src, const char *dst, const struct lu_copy_opts *o,
 	int in = ops->openat(AT_FDCWD, src, O_RDONLY | O_CLOEXEC, 0);
 	if (in < 0)
 		return in;
-	int r = source_size(ops, in, &size);
+	int r = source_stat(ops, in, &st);
+	if (r == 0 && same_file(ops, dst, &st)) {
+		r = -EINVAL;
+		res->failed = LU_COPY_DST;
+	}
 	if (r == 0) {
 		int out = ops->openat(AT_FDCWD, dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 		if (out < 0) {
 			r = out;
 			res->failed = LU_COPY_DST;
 		} else {
-			r = copy_checked(in, out, size, o, res);
+			r = copy_checked(in, out, st.stx_size, o, res);
 			int c = ops->close(out);
 			if (r == 0 && c < 0) {
 				r = c;

@@ -57,7 +57,8 @@ int lu_copy_fd(int in, int out, const struct lu_copy_opts *o, struct lu_copy_res
  * Copy the file `src` to `dst`, which is created with mode 0666 & ~umask or truncated.  The
  * destination is not fsynced: like cp(1), the copy is durable only once the kernel writes it
  * back, and a caller that needs more calls fsync itself.  Both files are opened and closed
- * through `o->ops`.  A directory as source fails with -EISDIR before `dst` is touched.
+ * through `o->ops`.  A directory as source fails with -EISDIR, and a destination that is the
+ * source itself (same path, hard or symbolic link) with -EINVAL, before `dst` is touched.
  */
 int lu_copy_file(const char *src, const char *dst, const struct lu_copy_opts *o,
 		 struct lu_copy_result *res);

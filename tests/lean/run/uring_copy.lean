@@ -48,3 +48,5 @@ def main : IO Unit := do
   expectErr "destination in a missing directory" (copyFile "small.txt" "nodir/out.txt")
   expectErr "directory as destination" (copyFile "small.txt" "d")
   expectErr "full device" (copyFile "src.bin" "/dev/full")
+  expectErr "onto itself" (copyFile "small.txt" "./small.txt")
+  IO.println s!"source kept: {← readFile "small.txt"}"
