@@ -71,8 +71,8 @@ rows=(
   "lu_copy -j 1 (C engine), uring|env LEAN_IO_BACKEND=uring $work/lu_copy -j 1"
   "lu_copy -j $jobs (C engine), posix|env LEAN_IO_BACKEND=posix $work/lu_copy -j $jobs"
   "lu_copy -j $jobs (C engine), uring|env LEAN_IO_BACKEND=uring $work/lu_copy -j $jobs"
-  "lu_copy -j 1 -d 8 (C engine), uring|env LEAN_IO_BACKEND=uring $work/lu_copy -j 1 -d 8"
-  "lu_copy -j $jobs -d 8 (C engine), uring|env LEAN_IO_BACKEND=uring $work/lu_copy -j $jobs -d 8"
+  "lu_copy -j 1 -d 64 (C engine), uring|env LEAN_IO_BACKEND=uring $work/lu_copy -j 1 -d 64"
+  "lu_copy -j $jobs -d 64 (C engine), uring|env LEAN_IO_BACKEND=uring $work/lu_copy -j $jobs -d 64"
 )
 
 echo "machine: $(nproc) cores, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M UTC')"
