@@ -22,6 +22,7 @@
 
 #include "backend.h"
 #include "driver.h"
+#include "test_util.h"
 
 namespace {
 
@@ -57,11 +58,7 @@ std::string in_child(const std::function<std::string()> &child)
 		_exit(0);
 	}
 	close(p[1]);
-	std::string out;
-	char buf[512];
-	ssize_t n;
-	while ((n = read(p[0], buf, sizeof(buf))) > 0)
-		out.append(buf, (size_t)n);
+	std::string out = read_to_eof(p[0]);
 	close(p[0]);
 	int status = 0;
 	waitpid(pid, &status, 0);
@@ -223,11 +220,7 @@ std::string run_memo_child(const char *value, const std::string &expect)
 		_exit(127);
 	}
 	close(p[1]);
-	std::string out;
-	char buf[512];
-	ssize_t n;
-	while ((n = read(p[0], buf, sizeof(buf))) > 0)
-		out.append(buf, (size_t)n);
+	std::string out = read_to_eof(p[0]);
 	close(p[0]);
 	int status = 0;
 	waitpid(pid, &status, 0);

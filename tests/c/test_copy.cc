@@ -19,6 +19,7 @@
 #include "copy.h"
 #include "driver.h"
 #include "ops.h"
+#include "test_util.h"
 
 namespace {
 
@@ -56,16 +57,7 @@ void put(const std::string &path, const std::string &content)
 
 std::string get(const std::string &path)
 {
-	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return "<missing>";
-	std::string s;
-	char buf[65536];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof buf)) > 0)
-		s.append(buf, (size_t)n);
-	close(fd);
-	return s;
+	return file_at(AT_FDCWD, path.c_str());
 }
 
 bool exists(const std::string &path)

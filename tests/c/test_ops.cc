@@ -34,6 +34,7 @@
 #include "backend.h"
 #include "driver.h"
 #include "ops.h"
+#include "test_util.h"
 
 extern char **environ;
 
@@ -88,20 +89,6 @@ void put_file(int dirfd, const char *name, const std::string &content)
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(write(fd, content.data(), content.size()), (ssize_t)content.size());
 	close(fd);
-}
-
-std::string get_file(int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return "<missing>";
-	std::string s;
-	char buf[4096];
-	ssize_t n;
-	while ((n = read(fd, buf, sizeof buf)) > 0)
-		s.append(buf, (size_t)n);
-	close(fd);
-	return s;
 }
 
 bool exists(int dirfd, const char *name)
@@ -216,7 +203,7 @@ TEST_P(Ops, OpenWriteReadClose)
 	EXPECT_EQ(ops().read(fd, buf, sizeof buf), 0) << "read at the end of the file is EOF";
 	EXPECT_EQ(ops().close(fd), 0);
 	EXPECT_EQ(fcntl(fd, F_GETFD), -1) << "close must release the descriptor";
-	EXPECT_EQ(get_file(dir.fd(), "f"), "hello world");
+	EXPECT_EQ(file_at(dir.fd(), "f"), "hello world");
 
 	fd = ops().openat(dir.fd(), "f", O_RDONLY | O_CLOEXEC, 0);
 	ASSERT_GE(fd, 0);
@@ -278,13 +265,13 @@ TEST_P(Ops, WriteAtCurrentPositionAdvancesIt)
 	EXPECT_EQ(ops().write(fd, "AB", 2), 2);
 	EXPECT_EQ(position(fd), 6);
 	EXPECT_EQ(ops().write(fd, "C", 1), 1);
-	EXPECT_EQ(get_file(dir.fd(), "f"), "0123ABC789");
+	EXPECT_EQ(file_at(dir.fd(), "f"), "0123ABC789");
 	ops().close(fd);
 
 	fd = ops().openat(dir.fd(), "f", O_WRONLY | O_APPEND | O_CLOEXEC, 0);
 	ASSERT_GE(fd, 0);
 	EXPECT_EQ(ops().write(fd, "!", 1), 1);
-	EXPECT_EQ(get_file(dir.fd(), "f"), "0123ABC789!") << "O_APPEND writes at the end";
+	EXPECT_EQ(file_at(dir.fd(), "f"), "0123ABC789!") << "O_APPEND writes at the end";
 	ops().close(fd);
 }
 
@@ -305,7 +292,7 @@ TEST_P(Ops, PreadPwriteLeavePositionAlone)
 	EXPECT_EQ(ops().pwrite(fd, "Z", 1, 20), 1) << "pwrite past EOF extends the file";
 	EXPECT_EQ(position(fd), 2);
 	std::string expect = std::string("abcdXYgh") + std::string(12, '\0') + "Z";
-	EXPECT_EQ(get_file(dir.fd(), "f"), expect);
+	EXPECT_EQ(file_at(dir.fd(), "f"), expect);
 	EXPECT_EQ(ops().pread(fd, buf, 1, -1), -EINVAL) << "a negative offset is not 'current'";
 	EXPECT_EQ(ops().pwrite(fd, "q", 1, -1), -EINVAL);
 	EXPECT_EQ(position(fd), 2);
@@ -390,15 +377,15 @@ TEST_P(Ops, Renameat)
 	put_file(dir.fd(), "b", "BBB");
 	EXPECT_EQ(ops().renameat(dir.fd(), "a", dir.fd(), "c", 0), 0);
 	EXPECT_FALSE(exists(dir.fd(), "a"));
-	EXPECT_EQ(get_file(dir.fd(), "c"), "AAA");
+	EXPECT_EQ(file_at(dir.fd(), "c"), "AAA");
 	EXPECT_EQ(ops().renameat(dir.fd(), "a", dir.fd(), "c", 0), -ENOENT);
 	EXPECT_EQ(ops().renameat(dir.fd(), "c", dir.fd(), "b", RENAME_NOREPLACE), -EEXIST);
-	EXPECT_EQ(get_file(dir.fd(), "b"), "BBB");
+	EXPECT_EQ(file_at(dir.fd(), "b"), "BBB");
 	EXPECT_EQ(ops().renameat(dir.fd(), "c", dir.fd(), "b", RENAME_EXCHANGE), 0);
-	EXPECT_EQ(get_file(dir.fd(), "b"), "AAA");
-	EXPECT_EQ(get_file(dir.fd(), "c"), "BBB");
+	EXPECT_EQ(file_at(dir.fd(), "b"), "AAA");
+	EXPECT_EQ(file_at(dir.fd(), "c"), "BBB");
 	EXPECT_EQ(ops().renameat(dir.fd(), "c", dir.fd(), "b", 0), 0) << "plain rename replaces";
-	EXPECT_EQ(get_file(dir.fd(), "b"), "BBB");
+	EXPECT_EQ(file_at(dir.fd(), "b"), "BBB");
 	EXPECT_FALSE(exists(dir.fd(), "c"));
 
 	ASSERT_EQ(mkdirat(dir.fd(), "d1", 0755), 0);
@@ -410,7 +397,7 @@ TEST_P(Ops, Renameat)
 
 	int d2 = openat(dir.fd(), "d2", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	EXPECT_EQ(ops().renameat(dir.fd(), "b", d2, "moved", 0), 0) << "across directory fds";
-	EXPECT_EQ(get_file(d2, "moved"), "BBB");
+	EXPECT_EQ(file_at(d2, "moved"), "BBB");
 	close(d2);
 }
 
@@ -429,12 +416,12 @@ TEST_P(Ops, SpliceThroughAPipe)
 	EXPECT_EQ(ops().splice(in, 1000, p.w, -1, 4000, 0), 4000);
 	EXPECT_EQ(position(in), 0) << "an explicit offset leaves the position alone";
 	EXPECT_EQ(ops().splice(p.r, -1, out, 0, 4000, 0), 4000);
-	EXPECT_EQ(get_file(dir.fd(), "dst"), content.substr(1000, 4000));
+	EXPECT_EQ(file_at(dir.fd(), "dst"), content.substr(1000, 4000));
 
 	EXPECT_EQ(ops().splice(in, -1, p.w, -1, 100, 0), 100) << "-1: the file position";
 	EXPECT_EQ(position(in), 100);
 	EXPECT_EQ(ops().splice(p.r, -1, out, -1, 100, 0), 100);
-	EXPECT_EQ(get_file(dir.fd(), "dst"), content.substr(0, 100) + content.substr(1100, 3900));
+	EXPECT_EQ(file_at(dir.fd(), "dst"), content.substr(0, 100) + content.substr(1100, 3900));
 
 	EXPECT_EQ(ops().splice(in, 20000, p.w, -1, 100, 0), 0) << "EOF of the input";
 	EXPECT_EQ(ops().splice(p.r, 0, out, -1, 100, 0), -ESPIPE) << "a pipe has no offset";
@@ -696,7 +683,7 @@ TEST_P(Ops, WriteAllAtOffsetAndPosition)
 	EXPECT_EQ(lu_write_all(&ops(), fd, "HEAD", 4, 0), 4);
 	EXPECT_EQ(position(fd), (off_t)content.size());
 	close(fd);
-	EXPECT_EQ(get_file(dir.fd(), "f"), "HEAD" + content.substr(4));
+	EXPECT_EQ(file_at(dir.fd(), "f"), "HEAD" + content.substr(4));
 }
 
 // A nonblocking pipe takes what fits: write is short, then EAGAIN.  lu_write_all reports the

@@ -41,30 +41,32 @@ int lu_uring_connect(int fd, const struct sockaddr *addr, socklen_t addrlen)
 	return lu_run(&sqe);
 }
 
-ssize_t lu_uring_recv(int fd, void *buf, size_t len, int flags)
+static ssize_t transfer(unsigned opcode, int fd, const void *buf, size_t len, int flags)
 {
-	struct io_uring_sqe sqe = lu_sqe(IORING_OP_RECV, fd);
-	int nb = lu_fd_nonblocking(fd);
+	struct io_uring_sqe sqe = lu_sqe(opcode, fd);
 
-	if (nb != 0)
-		return nb < 0 ? nb : lu_posix_recv(fd, buf, len, flags);
 	sqe.addr = (uintptr_t)buf;
 	sqe.len = lu_op_len(len);
 	sqe.msg_flags = (uint32_t)flags;
 	return lu_run(&sqe);
 }
 
+ssize_t lu_uring_recv(int fd, void *buf, size_t len, int flags)
+{
+	int nb = lu_fd_nonblocking(fd);
+
+	if (nb != 0)
+		return nb < 0 ? nb : lu_posix_recv(fd, buf, len, flags);
+	return transfer(IORING_OP_RECV, fd, buf, len, flags);
+}
+
 ssize_t lu_uring_send(int fd, const void *buf, size_t len, int flags)
 {
-	struct io_uring_sqe sqe = lu_sqe(IORING_OP_SEND, fd);
 	int nb = lu_fd_nonblocking(fd);
 
 	if (nb != 0)
 		return nb < 0 ? nb : lu_posix_send(fd, buf, len, flags);
-	sqe.addr = (uintptr_t)buf;
-	sqe.len = lu_op_len(len);
-	sqe.msg_flags = (uint32_t)flags;
-	return lu_run(&sqe);
+	return transfer(IORING_OP_SEND, fd, buf, len, flags);
 }
 
 int lu_uring_shutdown(int fd, int how)

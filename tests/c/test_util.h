@@ -1,0 +1,33 @@
+/*
+ * test_util.h - small helpers the tier-1 test files share.
+ */
+#ifndef LU_TEST_UTIL_H
+#define LU_TEST_UTIL_H
+
+#include <fcntl.h>
+#include <string>
+#include <unistd.h>
+
+/* Everything `fd` yields until end of file (or an error), with plain read(2). */
+inline std::string read_to_eof(int fd)
+{
+	std::string s;
+	char buf[65536];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof buf)) > 0)
+		s.append(buf, (size_t)n);
+	return s;
+}
+
+/* The contents of `path` (relative to `dirfd`), or "<missing>" if it cannot be opened. */
+inline std::string file_at(int dirfd, const char *path)
+{
+	int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return "<missing>";
+	std::string s = read_to_eof(fd);
+	close(fd);
+	return s;
+}
+
+#endif
