@@ -42,7 +42,8 @@ std::string decide(const char *value)
 	return show(ret, b);
 }
 
-// Runs `child` in a forked process and returns what it printed (one string).
+// Runs `child` in a forked process whose stdout is a pipe, and returns everything written to
+// it: the string `child` returns, or what a program it execs prints.
 std::string in_child(const std::function<std::string()> &child)
 {
 	int p[2];
@@ -51,9 +52,11 @@ std::string in_child(const std::function<std::string()> &child)
 	fflush(nullptr);
 	pid_t pid = fork();
 	if (pid == 0) {
+		dup2(p[1], 1);
 		close(p[0]);
+		close(p[1]);
 		std::string out = child();
-		ssize_t unused = write(p[1], out.data(), out.size());
+		ssize_t unused = write(1, out.data(), out.size());
 		(void)unused;
 		_exit(0);
 	}
@@ -211,29 +214,15 @@ const bool memo_child = [] {
 
 std::string run_memo_child(const char *value)
 {
-	int p[2];
-	if (pipe(p) != 0)
-		return "pipe failed";
-	fflush(nullptr);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
+	return in_child([value] {
 		if (value)
 			setenv("LEAN_IO_BACKEND", value, 1);
 		else
 			unsetenv("LEAN_IO_BACKEND");
 		setenv("LU_BACKEND_MEMO_CHILD", "1", 1);
 		execl("/proc/self/exe", "lu_tests", (char *)nullptr);
-		_exit(127);
-	}
-	close(p[1]);
-	std::string out = read_to_eof(p[0]);
-	close(p[0]);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out;
-	return out;
+		return std::string("exec failed");
+	});
 }
 
 TEST(BackendProcess, Memo)
