@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "copy.h"
 #include "dir.h"
+#include "echo.h"
 #include "handle.h"
 #include "ops.h"
 
@@ -21,7 +22,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <string>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,17 +35,21 @@ extern "C" lean_object *mk_io_user_error(lean_object *str);
 /*
  * The interpreter (lean --run) runs an @[extern] constant through its compiled wrapper, found
  * by symbol in the running executable.  Nothing in the lean binary refers to Init.IO.Backend
- * or Init.IO.Copy, so without these references the linker would leave their objects out of
- * libInit.a and IO.backendName or IO.FS.copyFile would have no implementation under `lean --run`.
+ * or Init.IO.Copy or Init.IO.Echo, so without these references the linker would leave their
+ * objects out of libInit.a and IO.backendName, IO.FS.copyFile or IO.Net.echoServe would have no
+ * implementation under `lean --run`.
  */
 extern "C" lean_object *l_IO_backendName___boxed(lean_object *w);
 extern "C" lean_object *l_IO_backendReason___boxed(lean_object *w);
 extern "C" lean_object *l_IO_FS_copyFile___boxed(lean_object *src, lean_object *dst,
 						 lean_object *w);
+extern "C" lean_object *l_IO_Net_echoServe___boxed(lean_object *port, lean_object *max,
+						   lean_object *w);
 __attribute__((used)) static void *const g_overlay_decls[] = {
 	reinterpret_cast<void *>(l_IO_backendName___boxed),
 	reinterpret_cast<void *>(l_IO_backendReason___boxed),
 	reinterpret_cast<void *>(l_IO_FS_copyFile___boxed),
+	reinterpret_cast<void *>(l_IO_Net_echoServe___boxed),
 };
 
 namespace {
@@ -343,4 +350,35 @@ extern "C" lean_obj_res lean_io_copy_file(b_lean_obj_arg src, b_lean_obj_arg dst
 	if (r < 0)
 		return io_error(r, res.failed == LU_COPY_DST ? dst : src);
 	return ok_unit();
+}
+
+/*
+ * Under both backends: the server takes the ring or the blocking loop from lu_ops().  Only the
+ * loopback address is served: this is a demo, not a network service.
+ */
+extern "C" lean_obj_res lean_io_echo_serve(uint16_t port, uint32_t max_connections, lean_obj_arg)
+{
+	const struct lu_ops *ops = lu_ops();
+	int fd = ops->socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return io_error(fd, nullptr);
+	int one = 1;
+	sockaddr_in a = {};
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(port);
+	int r = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ? -errno : 0;
+	if (r == 0)
+		r = lu_bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
+	if (r == 0)
+		r = lu_listen(fd, SOMAXCONN);
+	lu_echo_stats st;
+	lu_echo_opts o = {nullptr, max_connections, 0, 0};
+	if (r == 0)
+		r = lu_echo_serve(fd, &o, &st);
+	ops->close(fd);
+	if (r < 0)
+		return io_error(r, nullptr);
+	return lean_io_result_mk_ok(lean_box_uint32(static_cast<uint32_t>(st.connections)));
 }

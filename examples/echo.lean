@@ -1,0 +1,35 @@
+/-
+echo: a TCP echo server on the loopback interface.
+
+    echo PORT [MAXCONN]
+
+Listens on 127.0.0.1:PORT and echoes back every byte each client sends, until MAXCONN
+connections were served (default 0: forever), then prints how many were served.  Under the
+io_uring backend one thread serves every connection at once through its ring; under
+`LEAN_IO_BACKEND=posix` the same program is the naive blocking server, one connection at a time.
+-/
+import Init.IO.Echo
+
+def usage : String := "usage: echo PORT [MAXCONN]"
+
+def parseArgs : List String → Option (UInt16 × UInt32)
+  | [port] => parseArgs [port, "0"]
+  | [port, max] => do
+    let p ← port.toNat?
+    let m ← max.toNat?
+    if p < 65536 ∧ m < 4294967296 then some (p.toUInt16, m.toUInt32) else none
+  | _ => none
+
+def main (args : List String) : IO UInt32 := do
+  match parseArgs args with
+  | none =>
+    IO.eprintln usage
+    return 2
+  | some (port, max) =>
+    try
+      let served ← IO.Net.echoServe port max
+      IO.println s!"echo: served {served} connections"
+      return 0
+    catch e =>
+      IO.eprintln s!"echo: {e}"
+      return 1
