@@ -12,12 +12,15 @@ import Init.IO.Echo
 
 def usage : String := "usage: echo PORT [MAXCONN]"
 
+def parsePortMax (port max : String) : Option (UInt16 × UInt32) :=
+  match port.toNat?, max.toNat? with
+  | some p, some m =>
+    if p < 65536 && m < 4294967296 then some (p.toUInt16, m.toUInt32) else none
+  | _, _ => none
+
 def parseArgs : List String → Option (UInt16 × UInt32)
-  | [port] => parseArgs [port, "0"]
-  | [port, max] => do
-    let p ← port.toNat?
-    let m ← max.toNat?
-    if p < 65536 ∧ m < 4294967296 then some (p.toUInt16, m.toUInt32) else none
+  | [port] => parsePortMax port "0"
+  | [port, max] => parsePortMax port max
   | _ => none
 
 def main (args : List String) : IO UInt32 := do
