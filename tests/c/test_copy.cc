@@ -66,15 +66,6 @@ bool exists(const std::string &path)
 	return lstat(path.c_str(), &st) == 0;
 }
 
-std::string random_bytes(size_t n, unsigned seed)
-{
-	std::mt19937 gen(seed);
-	std::string s(n, '\0');
-	for (auto &c : s)
-		c = (char)gen();
-	return s;
-}
-
 unsigned batch_inflight()
 {
 	int err;

@@ -20,6 +20,7 @@
 
 #include "echo.h"
 #include "ops.h"
+#include "test_util.h"
 
 namespace {
 
@@ -112,15 +113,6 @@ std::string recv_exactly(int fd, size_t len)
 		got += (size_t)n;
 	}
 	s.resize(got);
-	return s;
-}
-
-std::string random_bytes(size_t n, unsigned seed)
-{
-	std::mt19937 gen(seed);
-	std::string s(n, '\0');
-	for (auto &c : s)
-		c = (char)gen();
 	return s;
 }
 

@@ -5,6 +5,7 @@
 #define LU_TEST_UTIL_H
 
 #include <fcntl.h>
+#include <random>
 #include <string>
 #include <unistd.h>
 
@@ -27,6 +28,16 @@ inline std::string file_at(int dirfd, const char *path)
 		return "<missing>";
 	std::string s = read_to_eof(fd);
 	close(fd);
+	return s;
+}
+
+/* `n` bytes from a seeded generator: test data that differs everywhere yet is reproducible. */
+inline std::string random_bytes(size_t n, unsigned seed)
+{
+	std::mt19937 gen(seed);
+	std::string s(n, '\0');
+	for (auto &c : s)
+		c = (char)gen();
 	return s;
 }
 
