@@ -42,33 +42,6 @@ std::string decide(const char *value)
 	return show(ret, b);
 }
 
-// Runs `child` in a forked process whose stdout is a pipe, and returns everything written to
-// it: the string `child` returns, or what a program it execs prints.
-std::string in_child(const std::function<std::string()> &child)
-{
-	int p[2];
-	if (pipe(p) != 0)
-		return "pipe failed";
-	fflush(nullptr);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		std::string out = child();
-		ssize_t unused = write(1, out.data(), out.size());
-		(void)unused;
-		_exit(0);
-	}
-	close(p[1]);
-	std::string out = read_to_eof(p[0]);
-	close(p[0]);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
-	return out;
-}
-
 // Make syscall `nr` fail with `err` in this process, as a container runtime's profile would.
 bool deny_syscall(long nr, int err)
 {

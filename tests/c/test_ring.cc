@@ -5,9 +5,11 @@
 #include <liburing.h>
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <cstdlib>
 #include <functional>
@@ -139,11 +141,77 @@ TEST(Ring, SetupReportsOtherErrors)
 TEST(Ring, Probe)
 {
 	Ring ring(4);
-	EXPECT_TRUE(lu_ring_opcode_supported(&ring.r, IORING_OP_NOP));
-	EXPECT_TRUE(lu_ring_opcode_supported(&ring.r, IORING_OP_READ));
-	EXPECT_TRUE(lu_ring_opcode_supported(&ring.r, IORING_OP_SOCKET));
-	EXPECT_FALSE(lu_ring_opcode_supported(&ring.r, 255));
-	EXPECT_FALSE(lu_ring_opcode_supported(&ring.r, 1000));
+	lu_ring_opcodes probe;
+	ASSERT_EQ(lu_ring_probe(&ring.r, &probe), 0);
+	EXPECT_TRUE(lu_ring_opcodes_has(&probe, IORING_OP_NOP));
+	EXPECT_TRUE(lu_ring_opcodes_has(&probe, IORING_OP_READ));
+	EXPECT_TRUE(lu_ring_opcodes_has(&probe, IORING_OP_SOCKET));
+	EXPECT_FALSE(lu_ring_opcodes_has(&probe, 255));
+	EXPECT_FALSE(lu_ring_opcodes_has(&probe, 1000));
+	// The same answers through the registered index, once the plain fd is gone.
+	ASSERT_EQ(lu_ring_register_ring_fd(&ring.r), 0);
+	lu_ring_opcodes again;
+	ASSERT_EQ(lu_ring_probe(&ring.r, &again), 0);
+	EXPECT_EQ(memcmp(&probe, &again, sizeof probe), 0);
+}
+
+// A registered ring works through its index alone: where the kernel registers through the
+// index (6.3), the plain fd is closed and the ring occupies no descriptor.
+TEST(Ring, RegisteredRingNeedsNoDescriptor)
+{
+	Ring ring(8);
+	const int fd = ring.r.fd;
+	ASSERT_GE(fd, 3);
+	ASSERT_EQ(lu_ring_register_ring_fd(&ring.r), 0);
+	EXPECT_EQ(lu_ring_register_ring_fd(&ring.r), -EINVAL) << "registered twice";
+	EXPECT_EQ(ring.r.enter_flags, (uint32_t)IORING_ENTER_REGISTERED_RING);
+	if (ring.r.features & IORING_FEAT_REG_REG_RING) {
+		EXPECT_EQ(ring.r.fd, -1);
+		EXPECT_EQ(fcntl(fd, F_GETFD), -1) << "the plain fd is closed";
+	}
+	for (int i = 0; i < 3; i++) {
+		io_uring_sqe *sqe = lu_ring_get_sqe(&ring.r);
+		ASSERT_NE(sqe, nullptr);
+		sqe->opcode = IORING_OP_NOP;
+		sqe->user_data = 100 + i;
+	}
+	EXPECT_EQ(lu_ring_enter(&ring.r, lu_ring_publish_sq(&ring.r), 3, 0), 3);
+	for (int i = 0; i < 3; i++) {
+		io_uring_cqe *cqe = lu_ring_peek_cqe(&ring.r);
+		ASSERT_NE(cqe, nullptr);
+		EXPECT_EQ(cqe->user_data, (uint64_t)(100 + i));
+		lu_ring_cq_advance(&ring.r, 1);
+	}
+}
+
+// With 0, 1 and 2 closed (prog <&- >&- 2>&-) the kernel would hand the ring fd 0: the ring
+// moves above the standard descriptors, which stay free for the program's own opens.
+TEST(Ring, NeverTakesAStandardDescriptor)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(0);
+		close(1);
+		close(2);
+		lu_ring r;
+		int bad = 0;
+		for (int i = 0; i < 4; i++) {
+			if (lu_ring_init(&r, 4, 0) != 0 || r.fd <= 2)
+				bad |= 1;
+			else if (fcntl(r.fd, F_GETFD) != FD_CLOEXEC)
+				bad |= 2;
+			if (fcntl(0, F_GETFD) != -1 || fcntl(1, F_GETFD) != -1 ||
+			    fcntl(2, F_GETFD) != -1)
+				bad |= 4;
+			lu_ring_exit(&r);
+		}
+		_exit(bad);
+	}
+	int status = 0;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(WEXITSTATUS(status), 0) << "1: ring on a standard fd, 2: not cloexec, "
+					     "4: a standard fd was left open";
 }
 
 // More NOPs than the CQ holds, none reaped: the kernel keeps the excess on its overflow list
@@ -374,7 +442,9 @@ TEST(SoftRing, RejectsBadGeometry)
 	EXPECT_EQ(*r.sq.sq_head, 7u);
 	EXPECT_EQ(*r.cq.cq_tail, 7u);
 	EXPECT_EQ(lu_ring_enter(&r, 1, 0, 0), -EBADF);
-	EXPECT_FALSE(lu_ring_opcode_supported(&r, IORING_OP_NOP));
+	lu_ring_opcodes probe;
+	EXPECT_EQ(lu_ring_probe(&r, &probe), -EBADF);
+	EXPECT_FALSE(lu_ring_opcodes_has(&probe, IORING_OP_NOP));
 }
 
 // Records what the fake kernel did, for the order checks.

@@ -5,9 +5,14 @@
 #define LU_TEST_UTIL_H
 
 #include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <functional>
 #include <random>
 #include <string>
-#include <unistd.h>
+
+#include <gtest/gtest.h>
 
 /* Everything `fd` yields until end of file (or an error), with plain read(2). */
 inline std::string read_to_eof(int fd)
@@ -39,6 +44,35 @@ inline std::string random_bytes(size_t n, unsigned seed)
 	for (auto &c : s)
 		c = (char)gen();
 	return s;
+}
+
+/*
+ * Runs `child` in a forked process whose stdout is a pipe, and returns everything written to
+ * it: the string `child` returns, or what a program it execs prints.  The child must exit 0.
+ */
+inline std::string in_child(const std::function<std::string()> &child)
+{
+	int p[2];
+	if (pipe(p) != 0)
+		return "pipe failed";
+	fflush(nullptr);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		std::string out = child();
+		ssize_t unused = write(1, out.data(), out.size());
+		(void)unused;
+		_exit(0);
+	}
+	close(p[1]);
+	std::string out = read_to_eof(p[0]);
+	close(p[0]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
+	return out;
 }
 
 #endif

@@ -1,8 +1,8 @@
 /*
  * backend.c - choosing io_uring or POSIX once per process; see backend.h.
  *
- * "io_uring works" is decided by doing what the driver will do: set up a ring of the driver's
- * size and probe the opcodes the operations use.  Nothing is pre-read (not
+ * "io_uring works" is decided by doing what the driver does: set up this thread's ring and
+ * probe, once, the opcodes the operations use.  Nothing is pre-read (not
  * /proc/sys/kernel/io_uring_disabled, not RLIMIT_MEMLOCK): what io_uring_setup returns is the
  * only answer that also covers seccomp, containers and kernels we do not know.
  */
@@ -30,8 +30,7 @@ static const struct {
 
 enum { REASON_MAX = 256 };
 
-/* "EPERM (Operation not permitted)" */
-static void describe_errno(char *buf, size_t n, int err)
+void lu_describe_errno(char *buf, size_t n, int err)
 {
 	const char *name = strerrorname_np(err);
 	const char *desc = strerrordesc_np(err);
@@ -41,27 +40,34 @@ static void describe_errno(char *buf, size_t n, int err)
 		snprintf(buf, n, "errno %d", err);
 }
 
-/* 0 if io_uring can serve every operation; otherwise -errno and, in `why`, what failed. */
+/*
+ * 0 if io_uring can serve every operation; otherwise -errno and, in `why`, what failed.  The
+ * ring that answers is this thread's driver ring, kept when it works (no second ring is made
+ * for the first operation) and released when it does not, so that a process that ends up on
+ * POSIX holds no ring and no descriptor of ours.
+ */
 static int probe_uring(char *why, size_t n)
 {
-	struct lu_ring ring;
-	int err = lu_ring_init(&ring, LU_DRIVER_DEFAULT_ENTRIES, 0);
-	if (err < 0) {
+	int err;
+	struct lu_driver *d = lu_driver_get(&err);
+	if (!d) {
 		char e[96];
-		describe_errno(e, sizeof(e), -err);
+		lu_describe_errno(e, sizeof(e), -err);
 		snprintf(why, n, "io_uring_setup failed: %s", e);
 		return err;
 	}
+	/* A failed probe (kernels before 5.6) confirms nothing: every opcode counts as missing. */
+	struct lu_ring_opcodes probe;
+	lu_driver_probe(d, &probe);
 	for (size_t i = 0; i < sizeof(required_ops) / sizeof(required_ops[0]); i++) {
-		if (!lu_ring_opcode_supported(&ring, required_ops[i].opcode)) {
+		if (!lu_ring_opcodes_has(&probe, required_ops[i].opcode)) {
 			snprintf(why, n, "io_uring lacks %s (IORING_REGISTER_PROBE)",
 				 required_ops[i].name);
-			err = -EOPNOTSUPP;
-			break;
+			lu_driver_release();
+			return -EOPNOTSUPP;
 		}
 	}
-	lu_ring_exit(&ring);
-	return err;
+	return 0;
 }
 
 int lu_backend_decide(const char *env_value, struct lu_backend *out)
@@ -129,4 +135,9 @@ const struct lu_backend *lu_backend(void)
 int lu_backend_is_uring(void)
 {
 	return lu_backend()->kind == LU_BACKEND_URING;
+}
+
+int lu_backend_is_forced(void)
+{
+	return strcmp(lu_backend()->requested, "uring") == 0;
 }

@@ -13,6 +13,8 @@
 #ifndef LU_BACKEND_H
 #define LU_BACKEND_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -35,6 +37,10 @@ int lu_backend_init(void);
 /* The decision; calls lu_backend_init() if nobody has. */
 const struct lu_backend *lu_backend(void);
 int lu_backend_is_uring(void);
+/* Whether LEAN_IO_BACKEND=uring forbids falling back to POSIX. */
+int lu_backend_is_forced(void);
+/* A positive errno as "EPERM (Operation not permitted)", for reasons and messages. */
+void lu_describe_errno(char *buf, size_t n, int err);
 
 /*
  * For tests: the decision logic without the process-wide memo.  `out->reason` points to

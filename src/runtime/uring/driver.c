@@ -6,9 +6,10 @@
  * completion lu_wait has not returned yet; completions reaped but not yet returned wait in the
  * stash, whose capacity lu_submit reserves up front so that reaping never has to allocate.
  *
- * Synchronous operations carry user_data LU_SYNC_TAG | seq.  Only the newest one is awaited;
- * a CQE with the tag bit and another seq belongs to an operation whose waiter already
- * returned (an error path below) and is dropped.
+ * Synchronous operations carry user_data LU_SYNC_TAG | seq.  Only the newest one is awaited
+ * (with, while it settles, the cancel aimed at it); a CQE with the tag bit and another seq
+ * belongs to an operation the kernel never read (an error path below turned it into a NOP)
+ * and is dropped.
  */
 #include "driver.h"
 
@@ -19,6 +20,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ring.h"
 
@@ -36,7 +38,6 @@ struct lu_driver {
 	unsigned in_ring;
 	unsigned inflight;
 	bool batch_lost;     /* -EBADR seen: the next lu_wait reports it */
-	bool sync_lost;      /* -EBADR seen while lu_run waited: it reports it */
 	bool dropped;        /* -EBADR ever seen: in_ring may never reach zero */
 	struct io_uring_cqe *stash;
 	unsigned stash_head, stash_len, stash_cap;
@@ -47,6 +48,8 @@ static pthread_key_t key;
 static int key_err;
 /* The fast path; the pthread key is only there for its destructor. */
 static _Thread_local struct lu_driver *this_driver;
+/* Why this thread's last attempt to make a ring failed (-errno), 0 if it has one. */
+static _Thread_local int this_setup_err;
 
 void lu_driver_set_entries(unsigned entries)
 {
@@ -88,41 +91,53 @@ static bool stash_pop(struct lu_driver *d, struct io_uring_cqe *out)
 }
 
 /* The kernel dropped CQEs (it could not allocate overflow entries): tell every waiter. */
-static void note_dropped(struct lu_driver *d, bool sync_waiting)
+static void note_dropped(struct lu_driver *d)
 {
 	d->dropped = true;
 	d->batch_lost = d->inflight > 0;
-	d->sync_lost = sync_waiting;
 }
 
 /*
- * Move every posted CQE out of the ring: batch ones to the stash, stale synchronous ones
- * nowhere.  Returns true and sets *res if the CQE tagged `tag` was among them (tag 0, res
- * NULL when no synchronous operation is waiting: 0 never matches, having no tag bit).  The kernel's
- * overflow list is flushed on the way, so a full CQ never hides a completion.
+ * The synchronous CQEs a waiter looks for: its operation's and, while the operation settles
+ * (lu_run below), the cancel aimed at it.  A tag of 0 never matches (it lacks the tag bit).
  */
-static bool reap(struct lu_driver *d, uint64_t tag, int *res)
+struct sync_wait {
+	uint64_t tag[2];
+	int res[2];
+	bool found[2];
+};
+
+/*
+ * Move every posted CQE out of the ring: batch ones to the stash, the waiter's into `w`
+ * (NULL when no synchronous operation is waiting), stale synchronous ones nowhere.  The
+ * kernel's overflow list is flushed on the way, so a full CQ never hides a completion.
+ * Returns 0, or -EBADR when the flush found that the kernel dropped CQEs.
+ */
+static int reap(struct lu_driver *d, struct sync_wait *w)
 {
-	bool found = false;
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		while ((cqe = lu_ring_peek_cqe(&d->ring)) != NULL) {
 			d->in_ring--;
 			if (!(cqe->user_data & LU_SYNC_TAG)) {
 				stash_push(d, cqe);
-			} else if (cqe->user_data == tag) {
-				*res = cqe->res;
-				found = true;
+			} else if (w) {
+				for (int i = 0; i < 2; i++) {
+					if (cqe->user_data == w->tag[i]) {
+						w->res[i] = cqe->res;
+						w->found[i] = true;
+					}
+				}
 			}
 			lu_ring_cq_advance(&d->ring, 1);
 		}
 		if (!lu_ring_cq_overflowed(&d->ring))
-			return found;
+			return 0;
 		int ret = lu_ring_enter(&d->ring, 0, 0, IORING_ENTER_GETEVENTS);
 		if (ret == -EBADR)
-			note_dropped(d, tag != 0);
+			note_dropped(d);
 		if (ret < 0)
-			return found;
+			return ret == -EBADR ? ret : 0;
 	}
 }
 
@@ -146,7 +161,7 @@ static int submit(struct lu_driver *d, unsigned min_complete)
 		return 0;
 	}
 	if (ret == -EBADR)
-		note_dropped(d, false);
+		note_dropped(d);
 	return ret;
 }
 
@@ -160,7 +175,7 @@ static int take_sqe(struct lu_driver *d, struct io_uring_sqe **out)
 			*out = sqe;
 			return 0;
 		}
-		reap(d, 0, NULL);
+		reap(d, NULL);
 		int err = submit(d, 0);
 		if (err < 0 && err != -EBADR)
 			return err;
@@ -177,6 +192,71 @@ static bool consumed(struct lu_driver *d, uint32_t index)
 	return (int32_t)(index - d->ring.sq.head_seen) < 0;
 }
 
+static uint64_t next_sync_tag(struct lu_driver *d)
+{
+	return LU_SYNC_TAG | (++d->sync_seq & ~LU_SYNC_TAG);
+}
+
+/*
+ * Reap and wait until one of the waiter's CQEs (operation or cancel) is in; a wait that
+ * fails is retried after a pause, because the caller may not return before the operation
+ * has ended: that would let the kernel write into freed memory.
+ */
+static void wait_sync(struct lu_driver *d, struct sync_wait *w)
+{
+	const struct timespec pause = { 0, 1000000 };
+
+	while (!w->found[0] && !w->found[1]) {
+		int r = reap(d, w);
+		if (r == 0 && !w->found[0] && !w->found[1])
+			r = submit(d, 1);
+		if (r < 0)
+			nanosleep(&pause, NULL);
+	}
+}
+
+/*
+ * Waiting for our operation failed after the kernel took it: it dropped CQEs (-EBADR), or
+ * entering failed (`err`).  The caller's buffer must outlive the operation, so cancel it and
+ * wait until it has provably ended: its own CQE arrives (its real result, or -ECANCELED for
+ * the cancel's doing), or a cancel finds that the kernel no longer knows it (-ENOENT: it
+ * completed, and its CQE was among those dropped).  -EALREADY (it is executing and may not
+ * stop at once) is answered with another cancel after a pause.
+ */
+static int settle(struct lu_driver *d, struct sync_wait *w, int err)
+{
+	const struct timespec pause = { 0, 1000000 };
+
+	for (;;) {
+		struct io_uring_sqe *cancel;
+		w->tag[1] = 0;
+		w->found[1] = false;
+		if (take_sqe(d, &cancel) == 0) {
+			cancel->opcode = IORING_OP_ASYNC_CANCEL;
+			cancel->addr = w->tag[0];
+			cancel->user_data = w->tag[1] = next_sync_tag(d);
+		}
+		wait_sync(d, w);
+		if (!w->found[0] && w->res[1] == 0) {
+			w->tag[1] = 0;  /* cancelled: its CQE is on the way */
+			w->found[1] = false;
+			wait_sync(d, w);
+		}
+		if (!w->found[0] && w->res[1] == -ENOENT) {
+			/* Under DEFER_TASKRUN its completion may still be queued task work. */
+			lu_ring_enter(&d->ring, 0, 0, IORING_ENTER_GETEVENTS);
+			reap(d, w);
+			if (!w->found[0]) {
+				d->in_ring--;  /* its CQE is the one that was dropped */
+				return err;
+			}
+		}
+		if (w->found[0])
+			return w->res[0] == -ECANCELED ? err : w->res[0];
+		nanosleep(&pause, NULL);
+	}
+}
+
 int lu_run(const struct io_uring_sqe *sqe)
 {
 	int err;
@@ -188,29 +268,29 @@ int lu_run(const struct io_uring_sqe *sqe)
 	if ((err = take_sqe(d, &slot)) < 0)
 		return err;
 	uint32_t index = d->ring.sq.sqe_tail - 1;
-	uint64_t tag = LU_SYNC_TAG | (++d->sync_seq & ~LU_SYNC_TAG);
+	struct sync_wait w = { .tag = { next_sync_tag(d), 0 } };
 	*slot = *sqe;
-	slot->user_data = tag;
+	slot->user_data = w.tag[0];
 
 	for (;;) {
-		int res;
-		if (reap(d, tag, &res))
-			return res;
-		err = d->sync_lost ? -EBADR : submit(d, 1);
+		err = reap(d, &w);
+		if (w.found[0])
+			return w.res[0];
+		if (err == 0)
+			err = submit(d, 1);
 		if (err == 0)
 			continue;
-		d->sync_lost = false;
 		/*
 		 * The ring failed us.  If the kernel never read our SQE, turn it into a NOP so that
-		 * no later submission touches the caller's buffers; its CQE will be stale.  If it
-		 * did (EBADR: our CQE may have been dropped), we cannot wait any longer either.
+		 * no later submission touches the caller's buffers; its CQE will be stale.
 		 */
 		if (!consumed(d, index)) {
 			memset(slot, 0, sizeof(*slot));
 			slot->opcode = IORING_OP_NOP;
-			slot->user_data = tag;
+			slot->user_data = w.tag[0];
+			return err;
 		}
-		return err;
+		return settle(d, &w, err);
 	}
 }
 
@@ -242,7 +322,7 @@ int lu_wait(struct lu_driver *d, struct io_uring_cqe *cqe)
 		}
 		if (d->inflight == 0)
 			return -ENOENT;
-		reap(d, 0, NULL);
+		reap(d, NULL);
 		if (d->stash_len > 0)
 			continue;
 		int err = submit(d, 1);
@@ -278,7 +358,7 @@ static void driver_destroy(void *p)
 		}
 		while (drained && d->in_ring > 0) {
 			d->stash_len = 0;  /* nobody will ask for these any more */
-			reap(d, 0, NULL);
+			reap(d, NULL);
 			drained = d->in_ring == 0 || (submit(d, 1) == 0 && !d->dropped);
 		}
 	}
@@ -300,9 +380,18 @@ static void drop_after_fork(void)
 		return;
 	this_driver = NULL;
 	pthread_setspecific(key, NULL);
-	lu_ring_exit(&d->ring);
+	lu_ring_forget(&d->ring);
 	free(d->stash);
 	free(d);
+}
+
+void lu_driver_release(void)
+{
+	struct lu_driver *d = this_driver;
+	if (!d)
+		return;
+	pthread_setspecific(key, NULL);
+	driver_destroy(d);
 }
 
 static void make_key(void)
@@ -326,10 +415,24 @@ struct lu_driver *lu_driver_get(int *err)
 		lu_ring_exit(&d->ring);
 	if (e != 0) {
 		free(d);
+		this_setup_err = e;
 		if (err)
 			*err = e;
 		return NULL;
 	}
+	/* Refused on kernels before 5.18; the ring then keeps its fd (never 0, 1 or 2). */
+	lu_ring_register_ring_fd(&d->ring);
+	this_setup_err = 0;
 	this_driver = d;
 	return d;
+}
+
+int lu_driver_setup_error(void)
+{
+	return this_driver ? 0 : this_setup_err;
+}
+
+int lu_driver_probe(struct lu_driver *d, struct lu_ring_opcodes *out)
+{
+	return lu_ring_probe(&d->ring, out);
 }

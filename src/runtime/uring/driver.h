@@ -36,12 +36,27 @@ struct lu_driver;
 #define LU_DRIVER_DEFAULT_ENTRIES 64
 void lu_driver_set_entries(unsigned entries);
 
-/* This thread's driver, created on first use; NULL and *err = -errno if no ring can be made. */
+/*
+ * This thread's driver, created on first use; NULL and *err = -errno if no ring can be made
+ * (every call tries again: EMFILE or ENOMEM may pass).  The ring's fd is registered with the
+ * thread and closed where the kernel allows it (Linux 6.3), so a ring costs no descriptor.
+ */
 struct lu_driver *lu_driver_get(int *err);
+/* Tear this thread's driver down now, as thread exit would (in-flight operations drained). */
+void lu_driver_release(void);
+/* Why this thread has no ring: the -errno of its last failed attempt, or 0 (it has one, or
+ * never tried). */
+int lu_driver_setup_error(void);
+/* The opcodes this thread's ring supports (one IORING_REGISTER_PROBE). */
+struct lu_ring_opcodes;
+int lu_driver_probe(struct lu_driver *d, struct lu_ring_opcodes *out);
 
 /*
  * Synchronous path: copy `sqe` into this thread's ring, submit it, wait for its completion and
- * return its `res` (>= 0, or -errno).  sqe->user_data is ignored (the driver tags it).
+ * return its `res` (>= 0, or -errno).  sqe->user_data is ignored (the driver tags it).  It
+ * never returns while the kernel may still touch the operation's buffers: if waiting fails
+ * once the kernel has the SQE (-EBADR: the kernel dropped CQEs), the operation is cancelled
+ * and waited for, and the result is its own if it arrived, else the error.
  */
 int lu_run(const struct io_uring_sqe *sqe);
 

@@ -5,7 +5,8 @@
  * says which operation completed; the pending accept has no slot yet and carries kind ACCEPT.
  * An accept is posted only while a slot is free, so an accepted fd always has a home, and no
  * accept is posted once max_connections were accepted, so the loop ends when the last
- * connection closes and nothing is in flight.
+ * connection closes and nothing is in flight.  A serve that fails cancels its pending accept
+ * (kind CANCEL), so it does not wait for one more client before it returns.
  */
 #include "echo.h"
 
@@ -17,7 +18,7 @@
 
 #include "driver.h"
 
-enum op_kind { OP_ACCEPT, OP_RECV, OP_SEND };
+enum op_kind { OP_ACCEPT, OP_RECV, OP_SEND, OP_CANCEL };
 
 struct conn {
 	int fd;          /* -1 when the slot is free */
@@ -60,6 +61,9 @@ static int submit(struct server *s, unsigned slot, enum op_kind kind)
 		sqe.opcode = IORING_OP_ACCEPT;
 		sqe.fd = s->listen_fd;
 		sqe.accept_flags = SOCK_CLOEXEC;
+	} else if (kind == OP_CANCEL) {
+		sqe.opcode = IORING_OP_ASYNC_CANCEL;
+		sqe.addr = OP_ACCEPT;  /* the pending accept's user_data: no slot, kind ACCEPT */
 	} else {
 		struct conn *c = &s->conns[slot];
 		char *buf = s->bufs + (size_t)slot * s->buf_size;
@@ -99,6 +103,8 @@ static void fail(struct server *s, int err)
 	for (unsigned i = 0; i < s->nslots; i++)
 		if (s->conns[i].fd >= 0)
 			s->ops->shutdown(s->conns[i].fd, SHUT_RDWR);
+	if (s->accepting)
+		submit(s, 0, OP_CANCEL);
 }
 
 /* Submit the connection's next operation; if the ring refuses it, the serve ends. */
@@ -201,7 +207,7 @@ static int serve_ring(struct server *s)
 		enum op_kind kind = (enum op_kind)(cqe.user_data & 3);
 		if (kind == OP_ACCEPT)
 			accepted(s, cqe.res);
-		else
+		else if (kind != OP_CANCEL)
 			complete(s, (unsigned)(cqe.user_data >> 2), kind, cqe.res);
 	}
 	free(s->bufs);

@@ -40,10 +40,16 @@ int lu_uring_openat(int dirfd, const char *path, int flags, mode_t mode)
 	return lu_run(&sqe);
 }
 
+/*
+ * A descriptor is released whatever became of the ring: on a thread that cannot get one (a
+ * forced `uring` whose thread hit EMFILE), close(2) does it, since the alternative is a leak.
+ */
 int lu_uring_close(int fd)
 {
 	struct io_uring_sqe sqe = lu_sqe(IORING_OP_CLOSE, fd);
 
+	if (!lu_driver_get(NULL))
+		return lu_posix_close(fd);
 	return lu_run(&sqe);
 }
 

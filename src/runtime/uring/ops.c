@@ -5,6 +5,11 @@
 #include "backend.h"
 #include "ops_impl.h"
 
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <unistd.h>
+
 const struct lu_ops lu_uring_ops = {
 	.name = "uring",
 	.openat = lu_uring_openat,
@@ -51,9 +56,43 @@ const struct lu_ops lu_posix_ops = {
 	.splice = lu_posix_splice,
 };
 
+/*
+ * Under `auto`, a thread that cannot get a ring (EMFILE, ENOMEM, a memcg limit, a seccomp
+ * filter installed after startup) does its IO through the POSIX twins for the rest of its
+ * life, and the process says so on stderr, once.  Under a forced `uring` the thread keeps the
+ * ring table: every operation tries to make the ring again and fails with the reason.
+ */
+static _Thread_local bool thread_on_posix;
+static atomic_flag fallback_announced = ATOMIC_FLAG_INIT;
+
+static void announce_fallback(int err)
+{
+	char e[96];
+
+	if (atomic_flag_test_and_set(&fallback_announced))
+		return;
+	lu_describe_errno(e, sizeof(e), -err);
+	dprintf(STDERR_FILENO,
+		"lean: a thread cannot set up its io_uring (%s); its IO uses posix "
+		"(LEAN_IO_BACKEND=auto)\n", e);
+}
+
 const struct lu_ops *lu_ops(void)
 {
-	return lu_backend_is_uring() ? &lu_uring_ops : &lu_posix_ops;
+	int err;
+
+	if (!lu_backend_is_uring() || thread_on_posix)
+		return &lu_posix_ops;
+	if (lu_driver_get(&err) || lu_backend_is_forced())
+		return &lu_uring_ops;
+	thread_on_posix = true;
+	announce_fallback(err);
+	return &lu_posix_ops;
+}
+
+int lu_ops_unavailable(void)
+{
+	return lu_backend_is_uring() && lu_backend_is_forced() ? lu_driver_setup_error() : 0;
 }
 
 ssize_t lu_read_full(const struct lu_ops *ops, int fd, void *buf, size_t len, off_t off)

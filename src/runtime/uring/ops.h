@@ -57,8 +57,17 @@ struct lu_ops {
 extern const struct lu_ops lu_uring_ops;
 extern const struct lu_ops lu_posix_ops;
 
-/* The backend's operations (lu_backend_init() must have succeeded, or POSIX is used). */
+/*
+ * The operations this thread uses: POSIX under the posix backend; under uring, the ring's,
+ * unless this thread cannot get a ring and the backend is `auto`, in which case POSIX (said
+ * once per process on stderr).  lu_backend_init() must have succeeded, or POSIX is used.
+ */
 const struct lu_ops *lu_ops(void);
+/*
+ * Under a forced `uring`, why this thread's ring operations fail: the -errno with which its
+ * ring could not be set up; 0 when it has a ring or the backend may fall back.
+ */
+int lu_ops_unavailable(void);
 
 int lu_bind(int fd, const struct sockaddr *addr, socklen_t addrlen);
 int lu_listen(int fd, int backlog);

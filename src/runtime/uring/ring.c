@@ -11,6 +11,7 @@
 #include "ring.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -97,7 +98,24 @@ static int setup(unsigned entries, uint32_t flags, struct io_uring_params *p)
 	memset(p, 0, sizeof(*p));
 	p->flags = flags;
 	long fd = syscall(__NR_io_uring_setup, entries, p);
-	return fd < 0 ? -errno : (int)fd;
+	if (fd < 0)
+		return -errno;
+	if (fd > STDERR_FILENO)
+		return (int)fd;
+	/* A standard descriptor was closed and the ring took its number: move the ring away. */
+	int moved = fcntl((int)fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	int err = moved < 0 ? -errno : moved;
+	close((int)fd);
+	return err;
+}
+
+/* io_uring_register on whichever of fd and registered index the ring uses now. */
+static int ring_register(const struct lu_ring *ring, unsigned opcode, void *arg, unsigned nr)
+{
+	unsigned use_index = ring->enter_flags & IORING_ENTER_REGISTERED_RING ?
+				     IORING_REGISTER_USE_REGISTERED_RING : 0;
+	long ret = syscall(__NR_io_uring_register, ring->enter_fd, opcode | use_index, arg, nr);
+	return ret < 0 ? -errno : (int)ret;
 }
 
 int lu_ring_init(struct lu_ring *ring, unsigned entries, uint32_t flags)
@@ -110,7 +128,7 @@ int lu_ring_init(struct lu_ring *ring, unsigned entries, uint32_t flags)
 	int fd = -EINVAL;
 
 	memset(ring, 0, sizeof(*ring));
-	ring->fd = -1;
+	ring->fd = ring->enter_fd = -1;
 	for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]) && fd == -EINVAL; i++) {
 		if (i > 0 && tries[i] == tries[i - 1])
 			continue;
@@ -145,7 +163,7 @@ int lu_ring_init(struct lu_ring *ring, unsigned entries, uint32_t flags)
 		return err;
 	}
 
-	ring->fd = fd;
+	ring->fd = ring->enter_fd = fd;
 	ring->setup_flags = p.flags;
 	ring->features = p.features;
 	ring->sq_map = sq_map;
@@ -158,17 +176,60 @@ int lu_ring_init(struct lu_ring *ring, unsigned entries, uint32_t flags)
 	return 0;
 }
 
+int lu_ring_register_ring_fd(struct lu_ring *ring)
+{
+	struct io_uring_rsrc_update up = { .offset = -1U, .data = (uint64_t)ring->fd };
+
+	if (ring->fd < 0 || ring->enter_flags & IORING_ENTER_REGISTERED_RING)
+		return -EINVAL;
+	int ret = ring_register(ring, IORING_REGISTER_RING_FDS, &up, 1);
+	if (ret < 0)
+		return ret;
+	if (ret != 1)
+		return -EIO;
+	ring->enter_fd = (int)up.offset;
+	ring->enter_flags = IORING_ENTER_REGISTERED_RING;
+	/* The mappings keep the ring alive; only an older kernel still needs the fd to register. */
+	if (ring->features & IORING_FEAT_REG_REG_RING) {
+		close(ring->fd);
+		ring->fd = -1;
+	}
+	return 0;
+}
+
+/*
+ * The ring goes when its last reference does: the fd, the registered index and the mappings
+ * each hold one.  Unregistering is per thread, so a forked child's copy of a registration
+ * (which it does not have) is never touched: only the registering thread calls this with the
+ * index set, and a child's drop path clears it first.
+ */
 void lu_ring_exit(struct lu_ring *ring)
 {
-	if (ring->fd >= 0) {
+	if (ring->sq_map) {
+		if (ring->enter_flags & IORING_ENTER_REGISTERED_RING) {
+			struct io_uring_rsrc_update up = { .offset = (uint32_t)ring->enter_fd };
+			ring_register(ring, IORING_UNREGISTER_RING_FDS, &up, 1);
+		}
 		munmap(ring->sqe_map, ring->sqe_map_len);
 		if (ring->cq_map != ring->sq_map)
 			munmap(ring->cq_map, ring->cq_map_len);
 		munmap(ring->sq_map, ring->sq_map_len);
-		close(ring->fd);
+		if (ring->fd >= 0)
+			close(ring->fd);
 	}
 	memset(ring, 0, sizeof(*ring));
-	ring->fd = -1;
+	ring->fd = ring->enter_fd = -1;
+}
+
+/*
+ * A forked child shares the parent's mappings and inherits its fd, but not its registered
+ * indices (they live in the parent thread's io_uring context): drop the mappings and the fd
+ * without unregistering anything.
+ */
+void lu_ring_forget(struct lu_ring *ring)
+{
+	ring->enter_flags = 0;
+	lu_ring_exit(ring);
 }
 
 /*
@@ -217,7 +278,7 @@ int lu_ring_init_mem(struct lu_ring *ring, void *mem, unsigned sq_capacity, unsi
 					.overflow = SW_CQ_OVERFLOW,
 					.cqes = (uint32_t)sw_cqes_off(sq_capacity) };
 	memset(ring, 0, sizeof(*ring));
-	ring->fd = -1;
+	ring->fd = ring->enter_fd = -1;
 	attach(ring, base, base, (struct io_uring_sqe *)(base + sw_sqes_off(sq_capacity)), &so, &co,
 	       sq_capacity, cq_capacity);
 	return 0;
@@ -266,12 +327,13 @@ uint32_t lu_ring_sq_pending(const struct lu_ring *ring)
 
 int lu_ring_enter(struct lu_ring *ring, unsigned to_submit, unsigned min_complete, unsigned flags)
 {
-	if (ring->fd < 0)
+	if (ring->enter_fd < 0)
 		return -EBADF;
 	/* Waiting needs GETEVENTS; under DEFER_TASKRUN it is also what runs the completions. */
 	if (min_complete > 0)
 		flags |= IORING_ENTER_GETEVENTS;
-	long ret = syscall(__NR_io_uring_enter, ring->fd, to_submit, min_complete, flags, NULL, 0);
+	long ret = syscall(__NR_io_uring_enter, ring->enter_fd, to_submit, min_complete,
+			   flags | ring->enter_flags, NULL, 0);
 	return ret < 0 ? -errno : (int)ret;
 }
 
@@ -315,17 +377,27 @@ bool lu_ring_cq_overflowed(const struct lu_ring *ring)
 	       IORING_SQ_CQ_OVERFLOW;
 }
 
-bool lu_ring_opcode_supported(struct lu_ring *ring, unsigned opcode)
+int lu_ring_probe(struct lu_ring *ring, struct lu_ring_opcodes *out)
 {
 	enum { MAX_OPS = 256 };
 	alignas(struct io_uring_probe) unsigned char
 		buf[sizeof(struct io_uring_probe) + MAX_OPS * sizeof(struct io_uring_probe_op)];
 	struct io_uring_probe *probe = (struct io_uring_probe *)buf;
 
-	if (ring->fd < 0 || opcode >= MAX_OPS)
-		return false;
+	memset(out, 0, sizeof(*out));
+	if (ring->enter_fd < 0)
+		return -EBADF;
 	memset(buf, 0, sizeof(buf));
-	if (syscall(__NR_io_uring_register, ring->fd, IORING_REGISTER_PROBE, probe, MAX_OPS) < 0)
-		return false;
-	return opcode <= probe->last_op && (probe->ops[opcode].flags & IO_URING_OP_SUPPORTED);
+	int ret = ring_register(ring, IORING_REGISTER_PROBE, probe, MAX_OPS);
+	if (ret < 0)
+		return ret;
+	for (unsigned op = 0; op <= probe->last_op && op < MAX_OPS; op++)
+		if (probe->ops[op].flags & IO_URING_OP_SUPPORTED)
+			out->supported[op / 64] |= UINT64_C(1) << (op % 64);
+	return 0;
+}
+
+bool lu_ring_opcodes_has(const struct lu_ring_opcodes *probe, unsigned opcode)
+{
+	return opcode < 256 && (probe->supported[opcode / 64] >> (opcode % 64) & 1);
 }

@@ -39,6 +39,14 @@
 extern "C" {
 #endif
 
+/* Linux 6.3's registration through a registered ring index; Debian 12's headers predate it. */
+#ifndef IORING_REGISTER_USE_REGISTERED_RING
+#define IORING_REGISTER_USE_REGISTERED_RING (1U << 31)
+#endif
+#ifndef IORING_FEAT_REG_REG_RING
+#define IORING_FEAT_REG_REG_RING (1U << 13)
+#endif
+
 /* The submission queue: `sq_head`/`sq_tail` point into the shared mapping. */
 struct lu_sq {
 	uint32_t *sq_head;    /* kernel-written: entries below it are consumed        */
@@ -82,7 +90,10 @@ typedef void lu_ring_trace_fn(void *ctx, enum lu_ring_action action, uint32_t in
 			      uint64_t user_data);
 
 struct lu_ring {
-	int fd;               /* -1 for a software ring (see lu_ring_init_mem)         */
+	int fd;               /* the ring's fd, always >= 3; -1 once registered and
+				 closed (lu_ring_register_ring_fd), or for a software ring */
+	int enter_fd;         /* what io_uring_enter/register take: fd, or the index   */
+	uint32_t enter_flags; /* IORING_ENTER_REGISTERED_RING when enter_fd is an index */
 	uint32_t setup_flags; /* the flags the kernel accepted                         */
 	uint32_t features;    /* IORING_FEAT_*                                         */
 	struct lu_sq sq;
@@ -98,10 +109,23 @@ struct lu_ring {
  * `flags` are tried first; on EINVAL the ring is retried with
  * SINGLE_ISSUER|DEFER_TASKRUN dropped, then COOP_TASKRUN, then no flags at all, so callers
  * may always ask for the best set.  Maps the rings with one mmap under
- * IORING_FEAT_SINGLE_MMAP.
+ * IORING_FEAT_SINGLE_MMAP.  The ring's fd never takes 0, 1 or 2: a program started with a
+ * standard descriptor closed would otherwise find its stdin or stdout to be the ring.
  */
 int lu_ring_init(struct lu_ring *ring, unsigned entries, uint32_t flags);
 void lu_ring_exit(struct lu_ring *ring);
+
+/*
+ * Bind the ring to the calling thread: register its fd (IORING_REGISTER_RING_FDS), so that
+ * every enter skips the fd lookup, and where the kernel also registers through the index
+ * (IORING_FEAT_REG_REG_RING, Linux 6.3) close the plain fd, so that the ring occupies no
+ * descriptor at all.  Registered indices belong to the registering thread: only a ring that
+ * one thread uses may be registered, and a forked child cannot use it.  Returns 0, or -errno
+ * with the ring unchanged and usable through its fd.
+ */
+int lu_ring_register_ring_fd(struct lu_ring *ring);
+/* lu_ring_exit for a forked child's copy of its parent's ring: nothing is unregistered. */
+void lu_ring_forget(struct lu_ring *ring);
 
 /*
  * A ring whose "kernel side" is software (tests and the spec's executable twin): the shared
@@ -140,8 +164,12 @@ bool lu_ring_cq_overflowed(const struct lu_ring *ring);
 
 /* ---- capabilities ---- */
 
-/* Whether the kernel supports `opcode`, from IORING_REGISTER_PROBE (false if the probe fails). */
-bool lu_ring_opcode_supported(struct lu_ring *ring, unsigned opcode);
+/* The opcodes the kernel supports, one bit each, from a single IORING_REGISTER_PROBE. */
+struct lu_ring_opcodes {
+	uint64_t supported[4];
+};
+int lu_ring_probe(struct lu_ring *ring, struct lu_ring_opcodes *out);
+bool lu_ring_opcodes_has(const struct lu_ring_opcodes *probe, unsigned opcode);
 
 #ifdef __cplusplus
 }
