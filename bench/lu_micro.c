@@ -7,6 +7,9 @@
  *     of any ring path.  lu_uring minus liburing is what our driver and ops layer add.
  *  2. Batched 4 KiB reads of a cached file at queue depth 1, 8 and 64: our driver
  *     (lu_submit/lu_wait), liburing doing the same, and a plain pread loop.
+ *  3. What a short-lived thread pays for its ring: a thread that does one 1-byte pipe write
+ *     and exits, through the ring (which it must set up and tear down), through a liburing
+ *     ring of its own, and as a plain syscall; and a thread that does nothing, the floor.
  *
  * Every figure is the best of REPS runs (the machine is shared, the minimum is the least noisy
  * estimate of the cost).  Usage: lu_micro [scale], scale 1 by default (about 10 s).
@@ -14,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,6 +292,100 @@ static void bench_batch(int fd)
 	io_uring_queue_exit(&ring);
 }
 
+/* ---- 3. short-lived threads ---- */
+
+enum thread_job { JOB_NOTHING, JOB_SYSCALL, JOB_RING, JOB_LIBURING };
+
+struct thread_env {
+	enum thread_job job;
+	int fd;
+	long err;
+};
+
+static void *thread_body(void *p)
+{
+	struct thread_env *t = p;
+	struct io_uring ring;
+	char c = 'x';
+	long r = 0;
+
+	switch (t->job) {
+	case JOB_NOTHING:
+		break;
+	case JOB_SYSCALL:
+		r = lu_posix_ops.write(t->fd, &c, 1);
+		break;
+	case JOB_RING:
+		r = lu_uring_ops.write(t->fd, &c, 1);
+		break;
+	case JOB_LIBURING:
+		if ((r = io_uring_queue_init(64, &ring, 0)) < 0)
+			break;
+		io_uring_prep_write(io_uring_get_sqe(&ring), t->fd, &c, 1, (uint64_t)-1);
+		r = io_uring_submit_and_wait(&ring, 1);
+		io_uring_queue_exit(&ring);
+		break;
+	}
+	if (r < 0)
+		t->err = r;
+	return NULL;
+}
+
+/* Best-of-REPS µs per thread, from pthread_create to pthread_join, one thread at a time. */
+static double time_threads(enum thread_job job, int rfd, int wfd, long n)
+{
+	struct thread_env t = { job, wfd, 0 };
+	char sink[4096];
+	double best = 1e30;
+
+	for (int rep = 0; rep < REPS; rep++) {
+		double t0 = now_ns();
+		for (long i = 0; i < n; i++) {
+			pthread_t th;
+			if (pthread_create(&th, NULL, thread_body, &t) != 0)
+				die("pthread_create", errno);
+			pthread_join(th, NULL);
+			if (job != JOB_NOTHING && read(rfd, sink, sizeof sink) < 0)
+				die("read", errno);
+		}
+		if (t.err < 0)
+			die("thread job", t.err);
+		double per = (now_ns() - t0) / (double)n / 1000.0;
+		if (per < best)
+			best = per;
+	}
+	return best;
+}
+
+static void bench_threads(void)
+{
+	static const struct {
+		enum thread_job job;
+		const char *name;
+	} rows[] = {
+		{ JOB_NOTHING, "thread only (floor)" },
+		{ JOB_SYSCALL, "1 B pipe write, syscall" },
+		{ JOB_RING, "1 B pipe write, our ring" },
+		{ JOB_LIBURING, "1 B pipe write, liburing ring" },
+	};
+	int p[2];
+	long n = 500 * (long)scale;
+
+	if (pipe2(p, O_CLOEXEC) != 0)
+		die("pipe", errno);
+	printf("\nShort-lived threads: us per thread, create to join (best of %d, %ld threads)\n",
+	       REPS, n);
+	double floor = 0;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		double us = time_threads(rows[i].job, p[0], p[1], n);
+		if (i == 0)
+			floor = us;
+		printf("  %-32s %8.1f  (+%.1f over the floor)\n", rows[i].name, us, us - floor);
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(int argc, char **argv)
 {
 	static struct sync_env env;
@@ -325,5 +423,6 @@ int main(int argc, char **argv)
 	printf("lu_micro: kernel %s, scale %u\n", kernel, scale);
 	bench_sync(&env);
 	bench_batch(env.file_fd);
+	bench_threads();
 	return 0;
 }
