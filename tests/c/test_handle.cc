@@ -9,16 +9,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern "C" {
 #include "backend.h"
 #include "dir.h"
 #include "handle.h"
+#include "ops.h"
 }
 
 namespace {
@@ -185,6 +188,13 @@ TEST_F(Handle, WrongDirectionFailsWithEbadf)
 	EXPECT_EQ(lu_handle_read(w, &c, 1), -EBADF);
 	lu_line line;
 	EXPECT_EQ(lu_handle_get_line(w, &line), -EBADF);
+	// A read of a buffer or more fails the same way (glibc would drop the pending output
+	// and read the fd anyway: docs/differences.md), after the output went out as it does
+	// for a small read.
+	ASSERT_EQ(lu_handle_write(w, "out", 3), 0);
+	std::vector<char> big(100000);
+	EXPECT_EQ(lu_handle_read(w, big.data(), big.size()), -EBADF);
+	EXPECT_EQ(size_of(path("y")), 3);
 	lu_handle_close(r);
 	lu_handle_close(w);
 }
@@ -261,6 +271,261 @@ TEST_F(Handle, SharedBetweenThreadsNothingTorn)
 	fclose(f);
 	EXPECT_EQ(count, 20000);
 }
+
+// Writers sharing one open file must never overwrite each other (issue #13): read/write at
+// the current position on a file is the syscall, which holds the file's f_pos lock.
+struct Tally {
+	size_t bytes = 0, lines = 0, by_letter[26] = {};
+};
+
+Tally tally(const std::string &path)
+{
+	Tally t;
+	FILE *f = fopen(path.c_str(), "rb");
+	for (int c; f && (c = getc(f)) != EOF;) {
+		t.bytes++;
+		if (c == '\n')
+			t.lines++;
+		else if (c >= 'a' && c <= 'z')
+			t.by_letter[c - 'a']++;
+	}
+	if (f)
+		fclose(f);
+	return t;
+}
+
+// Lines of one letter, of varied lengths: `n` lines, and the bytes they make.
+std::string letter_lines(char letter, int n, size_t *bytes)
+{
+	std::string s;
+	for (int i = 0; i < n; i++)
+		s += std::string(1 + (size_t)(i * 7919) % 61, letter) + "\n";
+	*bytes = s.size() - (size_t)n;
+	return s;
+}
+
+struct handle_writer {
+	lu_handle *h;
+	const std::string *text;
+	int r;
+};
+
+void *write_in_lines(void *p)
+{
+	handle_writer *w = static_cast<handle_writer *>(p);
+	const std::string &t = *w->text;
+	w->r = 0;
+	for (size_t at = 0; at < t.size() && w->r == 0;) {
+		size_t nl = t.find('\n', at) + 1;
+		w->r = lu_handle_write(w->h, t.data() + at, nl - at);
+		at = nl;
+	}
+	return nullptr;
+}
+
+// Two handles on one file, each written by its own thread: every byte and line must be there.
+void expect_nothing_lost(const std::string &path, lu_handle *a, lu_handle *b)
+{
+	size_t a_bytes, b_bytes;
+	const int lines = 25000;
+	std::string ta = letter_lines('a', lines, &a_bytes);
+	std::string tb = letter_lines('b', lines, &b_bytes);
+	handle_writer wa = {a, &ta, -1}, wb = {b, &tb, -1};
+	pthread_t t[2];
+	pthread_create(&t[0], nullptr, write_in_lines, &wa);
+	pthread_create(&t[1], nullptr, write_in_lines, &wb);
+	pthread_join(t[0], nullptr);
+	pthread_join(t[1], nullptr);
+	EXPECT_EQ(wa.r, 0);
+	EXPECT_EQ(wb.r, 0);
+	EXPECT_EQ(lu_handle_close(a), 0);
+	EXPECT_EQ(lu_handle_close(b), 0);
+	Tally got = tally(path);
+	EXPECT_EQ(got.bytes, ta.size() + tb.size());
+	EXPECT_EQ(got.lines, 2u * lines);
+	EXPECT_EQ(got.by_letter[0], a_bytes);
+	EXPECT_EQ(got.by_letter[1], b_bytes);
+}
+
+TEST_F(Handle, TwoAppendingOpensOfOneFileLoseNothing)
+{
+	ASSERT_TRUE(lu_backend_is_uring());
+	lu_handle *a, *b;
+	ASSERT_EQ(lu_handle_open(path("log").c_str(), "a", &a), 0);
+	ASSERT_EQ(lu_handle_open(path("log").c_str(), "a", &b), 0);
+	expect_nothing_lost(path("log"), a, b);
+}
+
+// `prog >log 2>&1`: one open file behind a buffered stdout and an unbuffered stderr.
+TEST_F(Handle, StdoutAndStderrOnOneOpenFileLoseNothing)
+{
+	ASSERT_TRUE(lu_backend_is_uring());
+	int out = open(path("log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	ASSERT_GE(out, 0);
+	int err = dup(out);
+	lu_handle *a, *b;
+	ASSERT_EQ(lu_handle_from_fd(out, false, true, LU_BUF_DEFAULT, true, &a), 0);
+	ASSERT_EQ(lu_handle_from_fd(err, false, true, LU_BUF_NONE, true, &b), 0);
+	expect_nothing_lost(path("log"), a, b);
+}
+
+// A handle on a descriptor that is not open fails as the syscalls do, and does not crash.
+TEST_F(Handle, ClosedDescriptorFailsWithEbadf)
+{
+	const int fd = 1000;  // as fd 1 is for `prog >&-`
+	ASSERT_EQ(fcntl(fd, F_GETFD), -1);
+	lu_handle *h;
+	ASSERT_EQ(lu_handle_from_fd(fd, true, true, LU_BUF_DEFAULT, false, &h), 0);
+	char c;
+	EXPECT_EQ(lu_handle_read(h, &c, 1), -EBADF);
+	EXPECT_EQ(lu_handle_write(h, "x", 1), 0) << "buffered";
+	EXPECT_EQ(lu_handle_flush(h), -EBADF);
+	EXPECT_EQ(lu_handle_write(h, std::string(20000, 'x').data(), 20000), -EBADF);
+	EXPECT_EQ(lu_handle_close(h), 0);
+	EXPECT_EQ(lu_uring_ops.read(fd, &c, 1), -EBADF);
+	EXPECT_EQ(lu_uring_ops.write(fd, &c, 1), -EBADF);
+}
+
+// A nonblocking fd keeps its meaning through the handle, as through glibc's FILE: EAGAIN.
+TEST_F(Handle, NonblockingPipeGivesEagainLikeStdio)
+{
+	int p[2];
+	ASSERT_EQ(pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+	lu_handle *h;
+	ASSERT_EQ(lu_handle_from_fd(p[0], true, false, LU_BUF_DEFAULT, false, &h), 0);
+	char buf[16];
+	EXPECT_EQ(lu_handle_read(h, buf, sizeof buf), -EAGAIN);
+	FILE *f = fdopen(dup(p[0]), "r");
+	errno = 0;
+	EXPECT_EQ(fread(buf, 1, sizeof buf, f), 0u);
+	EXPECT_EQ(errno, EAGAIN) << "glibc";
+	fclose(f);
+	lu_handle_close(h);
+	close(p[0]);
+	close(p[1]);
+}
+
+// The class is the handle's from its creation (docs/differences.md): O_NONBLOCK set later on
+// a pipe it reads through the ring is not seen, and the read waits where glibc's fails.
+TEST_F(Handle, NonblockingSetLaterIsNotSeen)
+{
+	ASSERT_TRUE(lu_backend_is_uring());
+	int p[2];
+	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	lu_handle *h;
+	ASSERT_EQ(lu_handle_from_fd(p[0], true, false, LU_BUF_DEFAULT, false, &h), 0);
+	ASSERT_EQ(fcntl(p[0], F_SETFL, O_NONBLOCK), 0);
+	FILE *f = fdopen(dup(p[0]), "r");
+	char buf[4];
+	errno = 0;
+	EXPECT_EQ(fread(buf, 1, 1, f), 0u);
+	EXPECT_EQ(errno, EAGAIN) << "glibc";
+	fclose(f);
+	std::thread later([&] {
+		usleep(50000);
+		EXPECT_EQ(write(p[1], "late", 4), 4);
+	});
+	EXPECT_EQ(lu_handle_read(h, buf, 4), 4);
+	later.join();
+	lu_handle_close(h);
+	close(p[0]);
+	close(p[1]);
+}
+
+// The same rule one layer down, for callers without a handle: the ops' read/write on a shared
+// file, from two threads on dup'ed fds, and from a parent and a child that inherited the fd.
+using LuOps = struct lu_ops;
+
+class SharedFile : public ::testing::TestWithParam<const LuOps *> {
+protected:
+	void SetUp() override
+	{
+		ASSERT_EQ(lu_backend_init(), 0);
+		char tmpl[] = "/tmp/lu-shared-XXXXXX";
+		ASSERT_NE(mkdtemp(tmpl), nullptr);
+		dir_ = tmpl;
+		fd_ = open((dir_ + "/f").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		ASSERT_GE(fd_, 0);
+	}
+	void TearDown() override
+	{
+		close(fd_);
+		std::string cmd = "rm -rf " + dir_;
+		ASSERT_EQ(system(cmd.c_str()), 0);
+	}
+	std::string dir_;
+	int fd_ = -1;
+};
+
+const int kChunks = 20000;
+const size_t kChunk = 100;
+
+struct ops_writer {
+	const LuOps *ops;
+	int fd;
+	char letter;
+	ssize_t r;
+};
+
+void *write_chunks(void *p)
+{
+	ops_writer *w = static_cast<ops_writer *>(p);
+	std::string chunk(kChunk - 1, w->letter);
+	chunk += '\n';
+	w->r = 0;
+	for (int i = 0; i < kChunks && w->r >= 0; i++)
+		w->r = lu_write_all(w->ops, w->fd, chunk.data(), chunk.size(), -1);
+	return nullptr;
+}
+
+TEST_P(SharedFile, TwoThreadsOnDupedFdsLoseNothing)
+{
+	int other = dup(fd_);
+	ops_writer a = {GetParam(), fd_, 'a', -1}, b = {GetParam(), other, 'b', -1};
+	pthread_t t[2];
+	pthread_create(&t[0], nullptr, write_chunks, &a);
+	pthread_create(&t[1], nullptr, write_chunks, &b);
+	pthread_join(t[0], nullptr);
+	pthread_join(t[1], nullptr);
+	close(other);
+	EXPECT_GE(a.r, 0);
+	EXPECT_GE(b.r, 0);
+	Tally got = tally(dir_ + "/f");
+	EXPECT_EQ(got.bytes, 2 * kChunks * kChunk);
+	EXPECT_EQ(got.lines, 2u * kChunks);
+	EXPECT_EQ(got.by_letter[0], kChunks * (kChunk - 1));
+	EXPECT_EQ(got.by_letter[1], kChunks * (kChunk - 1));
+}
+
+// The child writes with write(2) only: it must not touch the ring it shares with the parent.
+TEST_P(SharedFile, ParentAndChildOnAnInheritedFdLoseNothing)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		std::string chunk(kChunk - 1, 'c');
+		chunk += '\n';
+		for (int i = 0; i < kChunks; i++)
+			if (write(fd_, chunk.data(), chunk.size()) != (ssize_t)chunk.size())
+				_exit(1);
+		_exit(0);
+	}
+	ops_writer p = {GetParam(), fd_, 'p', -1};
+	write_chunks(&p);
+	int status;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	EXPECT_GE(p.r, 0);
+	Tally got = tally(dir_ + "/f");
+	EXPECT_EQ(got.bytes, 2 * kChunks * kChunk);
+	EXPECT_EQ(got.lines, 2u * kChunks);
+	EXPECT_EQ(got.by_letter['c' - 'a'], kChunks * (kChunk - 1));
+	EXPECT_EQ(got.by_letter['p' - 'a'], kChunks * (kChunk - 1));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SharedFile, testing::Values(&lu_uring_ops, &lu_posix_ops),
+			 [](const testing::TestParamInfo<const LuOps *> &i) {
+				 return std::string(i.param->name);
+			 });
 
 TEST_F(Handle, ReadDirListsWhatReaddirLists)
 {

@@ -9,6 +9,9 @@
 # Then the startup checks: an unknown LEAN_IO_BACKEND and a forced `uring` where io_uring is
 # forbidden (tools/no-io-uring.c) must fail loudly; `auto` there must run on POSIX.
 # uring_backend.lean prints IO.backendName, so no run can pass on the wrong backend.
+# Last, the checks that need an environment the main loop does not give (issue #13): writers
+# sharing one open file, a low fd limit, a pseudo-terminal, closed standard descriptors.
+# Their programs are env/*.lean, compiled (most also interpreted) and run under both backends.
 #
 #   tests/lean/run-backends.sh <stage1-dir> [test-name-filter]
 set -uo pipefail
@@ -89,6 +92,179 @@ if [[ -z $filter || backend == *$filter* ]]; then
   else
     fail "cannot build tools/no-io-uring.c: $(cat "$tmp/no-io-uring.log")"
   fi
+fi
+
+# ---- Issue #13: environments the main loop cannot give -----------------------------------
+# Each kind of environment has one helper; the programs are env/<name>.lean.
+
+want() { [[ -z $filter || $1 == *$filter* ]]; }
+
+# build_env <dir/name>: compile <dir>/<name>.lean (under tests/lean) into $tmp/env-<name>.
+build_env() {
+  local name=${1#*/} bin=$tmp/env-${1#*/}
+  if (cd "$here/${1%/*}" && "$lean" -c "$bin.c" "$name.lean" && "$leanc" -o "$bin" "$bin.c") \
+       > "$bin.log" 2>&1; then
+    return 0
+  fi
+  fail "$1: compile"
+  head -n 40 "$bin.log"
+  return 1
+}
+
+# prog <compiled|interpreted> <backend> <dir/name>: set the array `cmd` to the command that
+# runs that program under that backend, built by build_env or through `lean --run`.
+prog() {
+  if [ "$1" = compiled ]; then
+    cmd=(env LEAN_IO_BACKEND="$2" "$tmp/env-${3#*/}")
+  else
+    cmd=(env LEAN_IO_BACKEND="$2" "$lean" --run "$here/$3.lean")
+  fi
+}
+
+# shared_log <label> <'>' or '>>'> <file> <n> <writers> <command...>: run the command in a
+# fresh directory with stdout and stderr on one open file, `log` (`>log 2>&1` or `>>log 2>&1`),
+# then check with tools/check-lines.py that <file> there (`log`, or a file the command writes)
+# holds every byte of each writer's n lines "<tag> <i> <payload>", and nothing else.
+payload="the quick brown fox jumps over the lazy dog"
+shared_log() {
+  local label=$1 redirect=$2 file=$3 n=$4 writers=$5; shift 5
+  local dir=$tmp/$label code summary
+  mkdir -p "$dir"
+  if [ "$redirect" = '>>' ]; then
+    (cd "$dir" && timeout 60 "$@" >> log 2>&1)
+  else
+    (cd "$dir" && timeout 60 "$@" > log 2>&1)
+  fi
+  code=$?
+  touch "$dir/$file"
+  # shellcheck disable=SC2086 # one argument per writer
+  if summary=$(python3 "$here/tools/check-lines.py" "$dir/$file" "$n" "$payload" $writers) &&
+     [ $code -eq 0 ]; then
+    pass "$label: $summary"
+  else
+    fail "$label (exit $code): $summary"
+  fi
+}
+
+# "${with_nofile[@]}" <limit> <command...>: the command under a soft limit of <limit> open fds.
+with_nofile=(bash -c 'ulimit -S -n "$0" && exec "$@"')
+
+# one_notice <label> <expected> <command...>: like `run`, but stderr is kept apart: stdout
+# must be <expected> and stderr exactly one line (auto's notice that it fell back to POSIX).
+one_notice() {
+  local label=$1 expected=$2; shift 2
+  local dir=$tmp/$label
+  mkdir -p "$dir"
+  (cd "$dir" && timeout 300 "$@" < /dev/null > "$dir.out" 2> "$dir.err"; echo "exit: $?" >> "$dir.out") 2> /dev/null
+  if diff -u "$expected" "$dir.out" > "$dir.diff" && [ "$(wc -l < "$dir.err")" -eq 1 ]; then
+    pass "$label: $(cat "$dir.err")"
+  else
+    fail "$label, stderr: $(head -c 300 "$dir.err")"
+    head -n 40 "$dir.diff"
+  fi
+}
+
+# on_pty <label> <expected> <pipe|tty> <command...>: `run` with stdout and stderr on a new
+# pseudo-terminal and stdin a pipe or that terminal (tools/pty-run.py types "Ada").
+on_pty() {
+  local label=$1 expected=$2 stdin=$3; shift 3
+  run "$label" "$expected" /dev/null python3 "$here/tools/pty-run.py" "$stdin" $'Ada\n' "$@"
+}
+
+# closed_std <label> <expected> <command...>: run the command four times, with stdin, stdout,
+# stderr and all three closed (the others on files), and compare what it left (its exit code,
+# the visible output, report.txt) with <expected>.  A hang is killed after 10 s (exit 124).
+closed_std() {
+  local label=$1 expected=$2; shift 2
+  local dir=$tmp/$label closed code
+  mkdir -p "$dir"
+  for closed in stdin stdout stderr all; do
+    rm -rf "$dir/$closed"
+    mkdir "$dir/$closed"
+    (
+      cd "$dir/$closed"
+      case $closed in
+        stdin) timeout 10 "$@" <&- > out 2> err ;;
+        stdout) timeout 10 "$@" < /dev/null >&- 2> err ;;
+        stderr) timeout 10 "$@" < /dev/null > out 2>&- ;;
+        all) timeout 10 "$@" <&- >&- 2>&- ;;
+      esac
+      code=$?
+      echo "== $closed closed: exit $code"
+      for f in out err report.txt; do
+        [ -f $f ] && { echo "-- $f"; cat $f; }
+      done
+    ) 2> /dev/null
+  done > "$dir.out"
+  if diff -u "$expected" "$dir.out" > "$dir.diff"; then
+    pass "$label"
+  else
+    fail "$label"
+    head -n 60 "$dir.diff"
+  fi
+}
+
+# 1. Writers sharing one open file: every byte of every line must survive.  (Compiled only:
+# the interpreter would only make the writers slower.)  A lost race does not show in every
+# run: with stdout fully buffered its writer is done long before stderr's, so the two overlap
+# for a moment only; with stdout flushed after each line they write side by side throughout.
+if want shared && build_env env/shared_writers; then
+  for backend in uring posix; do
+    prog compiled $backend env/shared_writers
+    shared_log "shared.stdout-stderr.$backend" '>' log 25000 "out:stream err" "${cmd[@]}" stdio 25000
+    shared_log "shared.stdout-stderr-append.$backend" '>>' log 25000 "out:stream err" "${cmd[@]}" stdio 25000
+    shared_log "shared.stdout-flushed-stderr.$backend" '>' log 25000 "out err" "${cmd[@]}" stdio-flush 25000
+    shared_log "shared.parent-child.$backend" '>' log 25000 "parent child" "${cmd[@]}" child 25000
+    shared_log "shared.two-append-handles.$backend" '>' a.log 25000 "a b" "${cmd[@]}" append a.log 25000
+  done
+fi
+
+# 2. Threads that cannot set up a ring (no fd left for one).
+if want ringless && build_env env/ringless; then
+  for how in compiled interpreted; do
+    for backend in uring posix; do
+      prog $how $backend env/ringless
+      run "ringless.$backend.$how" "$here/env/ringless.$backend.expected.out" /dev/null \
+        "${with_nofile[@]}" 256 "${cmd[@]}"
+    done
+    prog $how auto env/ringless
+    one_notice "ringless.auto.$how" "$here/env/ringless.posix.expected.out" \
+      "${with_nofile[@]}" 256 "${cmd[@]}"
+  done
+fi
+
+# 3. 1,000 threads with a file open each, under the usual limit of 1,024 fds.  (Compiled
+# only: each run takes seconds, and about 4 GB, since each thread's Lean heap takes 4 MB.)
+if want threads && build_env env/threads; then
+  for backend in uring posix; do
+    prog compiled $backend env/threads
+    run "threads.$backend" "$here/env/threads.expected.out" /dev/null \
+      "${with_nofile[@]}" 1024 "${cmd[@]}"
+  done
+fi
+
+# 5, 6. stdout on a terminal: line buffering, long writes, the flush before a read of stdin.
+if want tty && build_env env/tty; then
+  for how in compiled interpreted; do
+    for backend in uring posix; do
+      prog $how $backend env/tty
+      on_pty "tty.write.$backend.$how" "$here/env/tty.write.expected.out" pipe "${cmd[@]}" write
+      for stdin in pipe tty; do
+        on_pty "tty.prompt-stdin-$stdin.$backend.$how" "$here/env/tty.prompt-$stdin.expected.out" \
+          $stdin "${cmd[@]}" prompt
+      done
+    done
+  done
+fi
+
+# 8. Closed standard descriptors.
+if want closed && build_env env/closed_std; then
+  for how in compiled interpreted; do
+    for backend in uring posix; do
+      prog $how $backend env/closed_std
+      closed_std "closed_std.$backend.$how" "$here/env/closed_std.expected.out" "${cmd[@]}"
+    done
+  done
 fi
 
 echo "$passed passed, $failed failed"

@@ -5,11 +5,13 @@
  * ring would interpret an argument differently from the syscall (a negative offset, an offset
  * on a pipe, a flag that only means something to io_uring) the ring form rejects it the way
  * the syscall does, and where the ring would wait but the syscall would not (an O_NONBLOCK fd)
- * the ring form makes the syscall.
+ * the ring form makes the syscall.  read/write at the current position on a file make the
+ * syscall too: the ring does not take the file's f_pos lock (ops.h, lu_fd_class).
  */
 #include "ops_impl.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h> /* renameat2 */
 #include <sys/stat.h>
 #include <unistd.h>
@@ -53,22 +55,69 @@ int lu_uring_close(int fd)
 	return lu_run(&sqe);
 }
 
+/*
+ * The rule of ops.h: only a blocking stream goes through the ring.  A file's class is known
+ * from its mode, so the F_GETFL is paid only by fds that may be streams.
+ */
+static bool is_file(mode_t mode)
+{
+	return S_ISREG(mode) || S_ISDIR(mode) || S_ISBLK(mode);
+}
+
+enum lu_fd_class lu_fd_class_of(mode_t mode, int status_flags)
+{
+	return is_file(mode) || (status_flags & O_NONBLOCK) ? LU_FD_SYSCALL : LU_FD_STREAM;
+}
+
+int lu_fd_class(int fd)
+{
+	struct stat st;
+	int fl = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!is_file(st.st_mode) && (fl = fcntl(fd, F_GETFL)) < 0)
+		return -errno;
+	return (int)lu_fd_class_of(st.st_mode, fl);
+}
+
+/*
+ * An fd that cannot be classified (not open: EBADF) is handed to the syscall, whose answer
+ * is then the POSIX backend's by construction.
+ */
 ssize_t lu_uring_read(int fd, void *buf, size_t len)
 {
-	int nb = lu_fd_nonblocking(fd);
-
-	if (nb != 0)
-		return nb < 0 ? nb : lu_posix_read(fd, buf, len);
+	if (lu_fd_class(fd) != LU_FD_STREAM)
+		return lu_posix_read(fd, buf, len);
 	return rw(IORING_OP_READ, fd, buf, len, LU_CUR_POS);
 }
 
 ssize_t lu_uring_write(int fd, const void *buf, size_t len)
 {
-	int nb = lu_fd_nonblocking(fd);
-
-	if (nb != 0)
-		return nb < 0 ? nb : lu_posix_write(fd, buf, len);
+	if (lu_fd_class(fd) != LU_FD_STREAM)
+		return lu_posix_write(fd, buf, len);
 	return rw(IORING_OP_WRITE, fd, buf, len, LU_CUR_POS);
+}
+
+/* The ring forms without their classification; any other table is asked as it is. */
+ssize_t lu_read_as(const struct lu_ops *ops, enum lu_fd_class cls, int fd, void *buf,
+		   size_t len)
+{
+	if (cls == LU_FD_SYSCALL)
+		return lu_posix_read(fd, buf, len);
+	if (ops == &lu_uring_ops)
+		return rw(IORING_OP_READ, fd, buf, len, LU_CUR_POS);
+	return ops->read(fd, buf, len);
+}
+
+ssize_t lu_write_as(const struct lu_ops *ops, enum lu_fd_class cls, int fd, const void *buf,
+		    size_t len)
+{
+	if (cls == LU_FD_SYSCALL)
+		return lu_posix_write(fd, buf, len);
+	if (ops == &lu_uring_ops)
+		return rw(IORING_OP_WRITE, fd, buf, len, LU_CUR_POS);
+	return ops->write(fd, buf, len);
 }
 
 /*

@@ -100,8 +100,28 @@ void flush_std_at_exit()
 	lu_handle_flush_all();
 }
 
+/*
+ * Under a forced `uring`, a thread that cannot set up its ring fails every ring operation
+ * with the setup's errno; reported as that errno ("too many open files") it would blame the
+ * operation, so the error says what really happened.
+ */
+lean_object *no_ring_error(int neg_errno)
+{
+	char why[96];
+
+	lu_describe_errno(why, sizeof why, -neg_errno);
+	std::string msg = std::string("io_uring: this thread cannot set up its ring "
+				      "(io_uring_setup failed: ") + why +
+			  "), and LEAN_IO_BACKEND=uring forbids falling back to posix";
+	return mk_io_user_error(lean_mk_string(msg.c_str()));
+}
+
 lean_obj_res io_error(int neg_errno, b_lean_obj_arg fname)
 {
+	int no_ring = lu_ops_unavailable();
+
+	if (no_ring != 0 && neg_errno == no_ring)
+		return lean_io_result_mk_error(no_ring_error(neg_errno));
 	return lean_io_result_mk_error(lean::decode_io_error(-neg_errno, fname));
 }
 
@@ -155,11 +175,11 @@ extern "C" void lean_uring_initialize(void)
 		return;
 	g_handle_class = lean_register_external_class(handle_finalize, handle_foreach);
 	g_pid = getpid();
-	g_stdin = std_handle(STDIN_FILENO, false, LU_BUF_FULL);
-	// glibc's choices for the standard streams: stdout by lines on a terminal, stderr unbuffered.
-	g_stdout = std_handle(STDOUT_FILENO, true, isatty(STDOUT_FILENO) ? LU_BUF_LINE : LU_BUF_FULL);
+	// glibc's choices for the standard streams: by lines on a terminal, stderr unbuffered.
+	g_stdin = std_handle(STDIN_FILENO, false, LU_BUF_DEFAULT);
+	g_stdout = std_handle(STDOUT_FILENO, true, LU_BUF_DEFAULT);
 	g_stderr = std_handle(STDERR_FILENO, true, LU_BUF_NONE);
-	lu_handle_flush_before_read(g_stdin, g_stdout);
+	lu_handle_set_stdout(g_stdout);
 	std::atexit(flush_std_at_exit);
 }
 
@@ -236,6 +256,12 @@ extern "C" lean_obj_res lean_uring_prim_handle_flush(b_lean_obj_arg h, lean_obj_
 
 extern "C" lean_obj_res lean_uring_prim_handle_read(b_lean_obj_arg h, size_t nbytes, lean_obj_arg)
 {
+	/*
+	 * At EOF nothing is read, so nothing is allocated: upstream tests feof first, and a huge
+	 * request after EOF returns an empty array instead of running out of memory.
+	 */
+	if (lu_handle_is_eof(get(h)))
+		return lean_io_result_mk_ok(lean_alloc_sarray(1, 0, 0));
 	lean_object *res = lean_alloc_sarray(1, 0, nbytes);
 	ssize_t n = lu_handle_read(get(h), lean_sarray_cptr(res), nbytes);
 
@@ -315,9 +341,34 @@ extern "C" lean_obj_res lean_uring_create_dir(b_lean_obj_arg p, lean_obj_arg)
 }
 
 /*
+ * `fname` if the IO.Error for errno `errnum` takes a file name, else NULL.  Upstream's
+ * decode_io_error requires a name for EINTR and ENOENT, accepts one for the other errnos
+ * listed here, and asserts that there is none for every other errno (ENOTEMPTY, EBUSY, EIO,
+ * EEXIST, ...), which aborts a debug build.
+ */
+extern "C" b_lean_obj_arg lean_uring_error_file_name(int errnum, b_lean_obj_arg fname)
+{
+	switch (errnum) {
+	case EINTR: case ENOENT:
+	case ELOOP: case ENAMETOOLONG: case EDESTADDRREQ: case EBADF: case EDOM: case EINVAL:
+	case EILSEQ: case ENOEXEC: case ENOSTR: case ENOTCONN: case ENOTSOCK:
+	case EACCES: case EROFS: case ECONNABORTED: case EFBIG: case EPERM:
+	case EMFILE: case ENFILE: case ENOSPC: case E2BIG: case EAGAIN: case EMLINK:
+	case EMSGSIZE: case ENOBUFS: case ENOLCK: case ENOMEM: case ENOSR:
+	case EISDIR: case EBADMSG: case ENOTDIR:
+	case ENXIO: case EHOSTUNREACH: case ENETUNREACH: case ECHILD: case ECONNREFUSED:
+	case ENODATA: case ENOMSG: case ESRCH:
+		return fname;
+	default:
+		return nullptr;
+	}
+}
+
+/*
  * remove(3) as glibc implements it: unlink, and rmdir if that was a directory.  The error
- * names the file: upstream passed no name and crashed on ENOENT, and
- * patches/0003-posix-remove-file-names-the-file.patch makes the POSIX path agree.
+ * names the file where its IO.Error takes a name: upstream passed no name and crashed on
+ * ENOENT, and patches/0003-posix-remove-file-names-the-file.patch makes the POSIX path agree
+ * (with the same lean_uring_error_file_name).
  */
 extern "C" lean_obj_res lean_uring_remove_file(b_lean_obj_arg fname, lean_obj_arg)
 {
@@ -326,7 +377,7 @@ extern "C" lean_obj_res lean_uring_remove_file(b_lean_obj_arg fname, lean_obj_ar
 
 	if (r == -EISDIR)
 		r = lu_ops()->unlinkat(AT_FDCWD, path, AT_REMOVEDIR);
-	return r < 0 ? io_error(r, fname) : ok_unit();
+	return r < 0 ? io_error(r, lean_uring_error_file_name(-r, fname)) : ok_unit();
 }
 
 extern "C" lean_obj_res lean_io_backend_name(lean_obj_arg)

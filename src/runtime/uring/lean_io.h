@@ -41,6 +41,12 @@ lean_obj_res lean_uring_metadata(b_lean_obj_arg fname, lean_obj_arg w);
 lean_obj_res lean_uring_create_dir(b_lean_obj_arg p, lean_obj_arg w);
 lean_obj_res lean_uring_remove_file(b_lean_obj_arg fname, lean_obj_arg w);
 
+/*
+ * `fname` if the IO.Error for errno `errnum` takes a file name, else NULL (decode_io_error
+ * asserts that there is none for the others).  Both backends' removeFile use it.
+ */
+b_lean_obj_arg lean_uring_error_file_name(int errnum, b_lean_obj_arg fname);
+
 #ifdef __cplusplus
 }
 #endif
