@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "driver.h"
+#include "test_util.h"
 
 namespace {
 
@@ -332,16 +333,6 @@ TEST(Driver, SixteenThreadsExactlyOnce)
 	EXPECT_EQ(failures.load(), 0);
 	std::set<lu_driver *> distinct(drivers.begin(), drivers.end());
 	EXPECT_EQ(distinct.size(), (size_t)threads);
-}
-
-int count_fds()
-{
-	int n = 0;
-	DIR *dir = opendir("/proc/self/fd");
-	while (readdir(dir))
-		n++;
-	closedir(dir);
-	return n;
 }
 
 int count_ring_mappings()

@@ -65,16 +65,6 @@ io_uring_sqe sqe_of(uint8_t opcode, int fd, void *buf, uint32_t len)
 	return sqe;
 }
 
-int count_fds()
-{
-	int n = 0;
-	DIR *dir = opendir("/proc/self/fd");
-	while (readdir(dir))
-		n++;
-	closedir(dir);
-	return n;
-}
-
 // A blocked pipe read whose wait fails with -EBADR once the kernel has it: lu_run cancels it
 // and returns only when it is gone, so it cannot swallow bytes written afterwards, or write
 // into the caller's buffer after the caller has moved on.

@@ -4,6 +4,7 @@
 #ifndef LU_TEST_UTIL_H
 #define LU_TEST_UTIL_H
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,17 @@ inline std::string read_to_eof(int fd)
 	while ((n = read(fd, buf, sizeof buf)) > 0)
 		s.append(buf, (size_t)n);
 	return s;
+}
+
+/* Open descriptors of this process (with the one opendir itself takes). */
+inline int count_fds()
+{
+	int n = 0;
+	DIR *dir = opendir("/proc/self/fd");
+	while (readdir(dir))
+		n++;
+	closedir(dir);
+	return n;
 }
 
 /* The contents of `path` (relative to `dirfd`), or "<missing>" if it cannot be opened. */
