@@ -45,11 +45,62 @@ extern "C" lean_object *l_IO_FS_copyFile___boxed(lean_object *src, lean_object *
 						 lean_object *w);
 extern "C" lean_object *l_IO_Net_echoServe___boxed(lean_object *port, lean_object *max,
 						   lean_object *w);
+/* IO.Ring (Init.IO.RingPrim): only their addresses are taken, so their arities do not matter. */
+extern "C" lean_object *l_IO_Ring_current___boxed();
+extern "C" lean_object *l_IO_Ring_nop___boxed();
+extern "C" lean_object *l_IO_Ring_read___boxed();
+extern "C" lean_object *l_IO_Ring_readAt___boxed();
+extern "C" lean_object *l_IO_Ring_write___boxed();
+extern "C" lean_object *l_IO_Ring_writeAt___boxed();
+extern "C" lean_object *l_IO_Ring_openAt___boxed();
+extern "C" lean_object *l_IO_Ring_close___boxed();
+extern "C" lean_object *l_IO_Ring_statx___boxed();
+extern "C" lean_object *l_IO_Ring_accept___boxed();
+extern "C" lean_object *l_IO_Ring_connect___boxed();
+extern "C" lean_object *l_IO_Ring_recv___boxed();
+extern "C" lean_object *l_IO_Ring_send___boxed();
+extern "C" lean_object *l_IO_Ring_shutdown___boxed();
+extern "C" lean_object *l_IO_Ring_timeout___boxed();
+extern "C" lean_object *l_IO_Ring_splice___boxed();
+extern "C" lean_object *l_IO_Ring_cancel___boxed();
+extern "C" lean_object *l_IO_Ring_wait___boxed();
+extern "C" lean_object *l_IO_Ring_poll___boxed();
+extern "C" lean_object *l_IO_Ring_inflight___boxed();
+extern "C" lean_object *l_IO_Ring_errorOf___boxed();
+extern "C" lean_object *l_IO_Ring_pipe___boxed();
+extern "C" lean_object *l_IO_Ring_tcpListen___boxed();
+extern "C" lean_object *l_IO_Ring_tcpSocket___boxed();
+extern "C" lean_object *l_IO_Ring_localPort___boxed();
 __attribute__((used)) static void *const g_overlay_decls[] = {
 	reinterpret_cast<void *>(l_IO_backendName___boxed),
 	reinterpret_cast<void *>(l_IO_backendReason___boxed),
 	reinterpret_cast<void *>(l_IO_FS_copyFile___boxed),
 	reinterpret_cast<void *>(l_IO_Net_echoServe___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_current___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_nop___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_read___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_readAt___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_write___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_writeAt___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_openAt___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_close___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_statx___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_accept___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_connect___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_recv___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_send___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_shutdown___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_timeout___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_splice___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_cancel___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_wait___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_poll___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_inflight___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_errorOf___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_pipe___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_tcpListen___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_tcpSocket___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_localPort___boxed),
 };
 
 namespace {
@@ -316,6 +367,18 @@ extern "C" lean_obj_res lean_uring_read_dir(b_lean_obj_arg dirname, lean_obj_arg
 }
 
 /* IO.FS.Metadata: accessed, modified, then the scalars byteSize : UInt64, type : FileType. */
+extern "C" lean_object *lean_uring_mk_metadata(const struct statx *st)
+{
+	lean_object *md = lean_alloc_ctor(0, 2, sizeof(uint64_t) + sizeof(uint8_t));
+	lean_ctor_set(md, 0, system_time(st->stx_atime.tv_sec, st->stx_atime.tv_nsec));
+	lean_ctor_set(md, 1, system_time(st->stx_mtime.tv_sec, st->stx_mtime.tv_nsec));
+	lean_ctor_set_uint64(md, 2 * sizeof(void *), st->stx_size);
+	lean_ctor_set_uint8(md, 2 * sizeof(void *) + sizeof(uint64_t),
+			    S_ISDIR(st->stx_mode) ? 0 : S_ISREG(st->stx_mode) ? 1 :
+			    S_ISLNK(st->stx_mode) ? 2 : 3);
+	return md;
+}
+
 extern "C" lean_obj_res lean_uring_metadata(b_lean_obj_arg fname, lean_obj_arg)
 {
 	struct statx st;
@@ -323,14 +386,7 @@ extern "C" lean_obj_res lean_uring_metadata(b_lean_obj_arg fname, lean_obj_arg)
 
 	if (r < 0)
 		return io_error(r, fname);
-	lean_object *md = lean_alloc_ctor(0, 2, sizeof(uint64_t) + sizeof(uint8_t));
-	lean_ctor_set(md, 0, system_time(st.stx_atime.tv_sec, st.stx_atime.tv_nsec));
-	lean_ctor_set(md, 1, system_time(st.stx_mtime.tv_sec, st.stx_mtime.tv_nsec));
-	lean_ctor_set_uint64(md, 2 * sizeof(void *), st.stx_size);
-	lean_ctor_set_uint8(md, 2 * sizeof(void *) + sizeof(uint64_t),
-			    S_ISDIR(st.stx_mode) ? 0 : S_ISREG(st.stx_mode) ? 1 :
-			    S_ISLNK(st.stx_mode) ? 2 : 3);
-	return lean_io_result_mk_ok(md);
+	return lean_io_result_mk_ok(lean_uring_mk_metadata(&st));
 }
 
 extern "C" lean_obj_res lean_uring_create_dir(b_lean_obj_arg p, lean_obj_arg)
@@ -410,24 +466,13 @@ extern "C" lean_obj_res lean_io_copy_file(b_lean_obj_arg src, b_lean_obj_arg dst
 extern "C" lean_obj_res lean_io_echo_serve(uint16_t port, uint32_t max_connections, lean_obj_arg)
 {
 	const struct lu_ops *ops = lu_ops();
-	int fd = ops->socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = lu_listen_loopback(ops, port);
 
 	if (fd < 0)
 		return io_error(fd, nullptr);
-	int one = 1;
-	sockaddr_in a = {};
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons(port);
-	int r = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ? -errno : 0;
-	if (r == 0)
-		r = lu_bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
-	if (r == 0)
-		r = lu_listen(fd, SOMAXCONN);
 	lu_echo_stats st;
 	lu_echo_opts o = {nullptr, max_connections, 0, 0};
-	if (r == 0)
-		r = lu_echo_serve(fd, &o, &st);
+	int r = lu_echo_serve(fd, &o, &st);
 	ops->close(fd);
 	if (r < 0)
 		return io_error(r, nullptr);

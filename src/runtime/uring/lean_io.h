@@ -47,6 +47,10 @@ lean_obj_res lean_uring_remove_file(b_lean_obj_arg fname, lean_obj_arg w);
  */
 b_lean_obj_arg lean_uring_error_file_name(int errnum, b_lean_obj_arg fname);
 
+/* IO.FS.Metadata from a statx (metadata, and IO.Ring's statx completions). */
+struct statx;
+lean_object *lean_uring_mk_metadata(const struct statx *st);
+
 #ifdef __cplusplus
 }
 #endif

@@ -73,6 +73,8 @@ int lu_ops_unavailable(void);
 
 int lu_bind(int fd, const struct sockaddr *addr, socklen_t addrlen);
 int lu_listen(int fd, int backlog);
+/* A TCP socket listening on 127.0.0.1:port (SO_REUSEADDR, backlog SOMAXCONN): fd or -errno. */
+int lu_listen_loopback(const struct lu_ops *ops, uint16_t port);
 
 /*
  * Absorb short transfers.  lu_read_full stops early only at end of file and returns the bytes

@@ -4,6 +4,8 @@
  */
 #include "ops_impl.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -137,4 +139,25 @@ int lu_bind(int fd, const struct sockaddr *addr, socklen_t addrlen)
 int lu_listen(int fd, int backlog)
 {
 	return listen(fd, backlog) < 0 ? -errno : 0;
+}
+
+int lu_listen_loopback(const struct lu_ops *ops, uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port),
+				 .sin_addr = { .s_addr = htonl(INADDR_LOOPBACK) } };
+	int one = 1;
+	int fd = ops->socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return fd;
+	int r = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ? -errno : 0;
+	if (r == 0)
+		r = lu_bind(fd, (struct sockaddr *)&a, sizeof a);
+	if (r == 0)
+		r = lu_listen(fd, SOMAXCONN);
+	if (r < 0) {
+		ops->close(fd);
+		return r;
+	}
+	return fd;
 }

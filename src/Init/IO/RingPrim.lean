@@ -1,0 +1,153 @@
+/-
+The primitives of `IO.Ring` (lean-uring): the ring type, the completion type and every extern.
+Import `Init.IO.Ring`, which documents the API; this module is apart because `lean --run` links
+it into the `lean` executable (for the externs' wrappers) without initializing it, so it must
+hold no constant whose value needs a module initializer: those are in `Init.IO.Ring`, which the
+interpreter evaluates from its IR.
+-/
+prelude
+import Init.System.IO
+
+namespace IO
+
+constant RingPointed : PointedType.{0}
+
+/-- The calling thread's io_uring, as `IO.Ring.current` gives it. -/
+def Ring : Type := RingPointed.type
+
+instance : Nonempty Ring := ⟨RingPointed.val⟩
+
+namespace Ring
+
+/-- What an operation held while in flight, given back with its completion: `none` (no buffer,
+or a path or address of no further use), `buffer b` (the buffer moved into `read`, `readAt` or
+`recv`, grown by the bytes read, or into `write`, `writeAt` or `send`, unchanged), or
+`metadata m` (what a successful `statx` found). -/
+inductive Held where
+  | none
+  | buffer (b : ByteArray)
+  | metadata (m : IO.FS.Metadata)
+
+/-- A completion: what the kernel returned for one submission. -/
+structure Cqe where
+  /-- The `userData` given to the submission. -/
+  userData : UInt64
+  /-- The operation's result: a count, an fd (`openAt`, `accept`), `0`, or a negative errno. -/
+  res : Int
+  /-- The kernel's CQE flags (`IORING_CQE_F_*`). -/
+  flags : UInt32
+  /-- What the operation held, handed back. -/
+  held : Held
+
+/-- The calling thread's ring, created at its first use.  Fails under the posix backend, and
+when this thread cannot set up a ring. -/
+@[extern "lean_io_ring_current"] constant current : IO Ring
+
+/-- Queue a no-op. -/
+@[extern "lean_io_ring_nop"] constant nop (r : @& Ring) (userData : UInt64) : IO Unit
+
+/-- Queue a read at `fd`'s position into `buffer`'s spare capacity (at most 1 GiB). -/
+@[extern "lean_io_ring_read"]
+constant read (r : @& Ring) (fd : @& Int) (buffer : ByteArray) (userData : UInt64) : IO Unit
+
+/-- Queue a read at `offset` into `buffer`'s spare capacity; `fd`'s position does not move. -/
+@[extern "lean_io_ring_read_at"]
+constant readAt (r : @& Ring) (fd : @& Int) (buffer : ByteArray) (offset : UInt64)
+  (userData : UInt64) : IO Unit
+
+/-- Queue a write of all of `buffer` at `fd`'s position (a short write is a result). -/
+@[extern "lean_io_ring_write"]
+constant write (r : @& Ring) (fd : @& Int) (buffer : ByteArray) (userData : UInt64) : IO Unit
+
+/-- Queue a write of all of `buffer` at `offset`; `fd`'s position does not move. -/
+@[extern "lean_io_ring_write_at"]
+constant writeAt (r : @& Ring) (fd : @& Int) (buffer : ByteArray) (offset : UInt64)
+  (userData : UInt64) : IO Unit
+
+/-- Queue an `openat(dirfd, path, flags, mode)`; the result is the new fd.  If the completion is
+never waited for, the runtime closes that fd when the thread ends. -/
+@[extern "lean_io_ring_open_at"]
+constant openAt (r : @& Ring) (dirfd : @& Int) (path : @& String) (flags mode : UInt32)
+  (userData : UInt64) : IO Unit
+
+/-- Queue a `close(fd)`. -/
+@[extern "lean_io_ring_close"]
+constant close (r : @& Ring) (fd : @& Int) (userData : UInt64) : IO Unit
+
+/-- Queue a `statx(dirfd, path, flags, mask)`; on success the completion holds its `metadata`. -/
+@[extern "lean_io_ring_statx"]
+constant statx (r : @& Ring) (dirfd : @& Int) (path : @& String) (flags mask : UInt32)
+  (userData : UInt64) : IO Unit
+
+/-- Queue an `accept4(fd, NULL, NULL, flags)`; the result is the connection's fd. -/
+@[extern "lean_io_ring_accept"]
+constant accept (r : @& Ring) (fd : @& Int) (flags : UInt32) (userData : UInt64) : IO Unit
+
+/-- Queue a `connect` of the socket `fd` to the IPv4 address `addr` (host order, e.g.
+`0x7f000001`) and `port`. -/
+@[extern "lean_io_ring_connect"]
+constant connect (r : @& Ring) (fd : @& Int) (addr : UInt32) (port : UInt16)
+  (userData : UInt64) : IO Unit
+
+/-- Queue a `recv` into `buffer`'s spare capacity (at most 1 GiB). -/
+@[extern "lean_io_ring_recv"]
+constant recv (r : @& Ring) (fd : @& Int) (buffer : ByteArray) (flags : UInt32)
+  (userData : UInt64) : IO Unit
+
+/-- Queue a `send` of all of `buffer`. -/
+@[extern "lean_io_ring_send"]
+constant send (r : @& Ring) (fd : @& Int) (buffer : ByteArray) (flags : UInt32)
+  (userData : UInt64) : IO Unit
+
+/-- Queue a `shutdown(fd, how)`. -/
+@[extern "lean_io_ring_shutdown"]
+constant shutdown (r : @& Ring) (fd : @& Int) (how : UInt32) (userData : UInt64) : IO Unit
+
+/-- Queue a timer of `ns` nanoseconds; it completes with `-ETIME` (-62) when it expires. -/
+@[extern "lean_io_ring_timeout"]
+constant timeout (r : @& Ring) (ns : UInt64) (userData : UInt64) : IO Unit
+
+/-- Queue a `splice` of at most `length` bytes from `fdIn` to `fdOut` (offsets `noOffset` for
+pipes). -/
+@[extern "lean_io_ring_splice"]
+constant splice (r : @& Ring) (fdIn : @& Int) (offIn : UInt64) (fdOut : @& Int) (offOut : UInt64)
+  (length flags : UInt32) (userData : UInt64) : IO Unit
+
+/-- Queue a cancel of the operation in flight that was submitted with `userData = target` (one
+of them if several: keep `userData` unique among operations in flight).
+The cancel itself completes with `userData`: `0`, `-ENOENT` (nothing such in flight) or
+`-EALREADY`.  The target still completes, with `-ECANCELED` or its real result, and hands its
+buffer back. -/
+@[extern "lean_io_ring_cancel"]
+constant cancel (r : @& Ring) (target : UInt64) (userData : UInt64) : IO Unit
+
+/-- Submit everything queued and wait until at least one completion is in; returns every
+completion that is ready, in the order the kernel posted them.  Empty only when nothing is in
+flight. -/
+@[extern "lean_io_ring_wait"] constant wait (r : @& Ring) : IO (Array Cqe)
+
+/-- Submit everything queued and return the completions that are ready, without waiting. -/
+@[extern "lean_io_ring_poll"] constant poll (r : @& Ring) : IO (Array Cqe)
+
+/-- Submissions whose completion has not been returned yet. -/
+@[extern "lean_io_ring_inflight"] constant inflight (r : @& Ring) : IO Nat
+
+/-- The `IO.Error` the blocking API gives for the negative errno `res` (e.g. `-2`: no such
+file, named `fname`). -/
+@[extern "lean_io_ring_error_of"]
+constant errorOf (res : @& Int) (fname : @& String) : IO.Error
+
+/-- A pipe, as plain syscalls make it: `(readEnd, writeEnd)`, both close-on-exec. -/
+@[extern "lean_io_ring_pipe"] constant pipe : IO (Int × Int)
+
+/-- A TCP socket listening on `127.0.0.1:port` (`0`: any free port; see `localPort`). -/
+@[extern "lean_io_ring_tcp_listen"] constant tcpListen (port : UInt16) : IO Int
+
+/-- A new unconnected TCP socket (IPv4). -/
+@[extern "lean_io_ring_tcp_socket"] constant tcpSocket : IO Int
+
+/-- The local port a socket is bound to. -/
+@[extern "lean_io_ring_local_port"] constant localPort (fd : @& Int) : IO UInt16
+
+end Ring
+end IO

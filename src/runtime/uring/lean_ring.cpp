@@ -1,0 +1,508 @@
+/*
+ * lean_ring.cpp - the Lean side of IO.Ring (src/Init/IO/Ring.lean): the Lean ABI of the typed
+ * ring API, over the C core's slot table (slots.h).  Owners in slots are lean_objects (buffers,
+ * paths), released with lean_dec; everything else about in-flight memory is slots.c's.
+ *
+ * A Ring value records the serial of the table it was made for; every operation checks that
+ * the calling thread's table is that one, so a ring moved to another thread (or outliving its
+ * thread) fails cleanly instead of submitting to a ring it does not own.
+ */
+#include "lean_io.h"
+
+#include "backend.h"
+#include "ops.h"
+#include "slots.h"
+
+#include <lean/io.h>
+#include <lean/thread.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <string>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+extern "C" lean_object *mk_io_user_error(lean_object *str);
+
+namespace {
+
+/* How a completion is turned into a Cqe, stored as the slot's kind. */
+enum kind : uint32_t {
+	KIND_PLAIN,      /* no owner */
+	KIND_FILL,       /* owner 0: a ByteArray the kernel wrote res bytes past its size into */
+	KIND_GIVE,       /* owner 0: a ByteArray the kernel read */
+	KIND_PATH,       /* owner 0: the path String, of no use afterwards */
+	KIND_STATX,      /* owner 0: the path; owner 1: a ByteArray holding the struct statx */
+};
+
+/* One SQE moves at most 1 GiB, as in ops.h. */
+const size_t max_len = size_t(1) << 30;
+
+thread_local bool t_finalizer_registered = false;
+
+struct ring {
+	uint64_t serial;
+};
+
+void ring_finalize(void *p)
+{
+	delete static_cast<ring *>(p);
+}
+
+void ring_foreach(void *, b_lean_obj_arg)
+{
+}
+
+void release_owner(void *owner)
+{
+	lean_dec(static_cast<lean_object *>(owner));
+}
+
+/* Before the thread's Lean heap goes (Lean runs thread finalizers last-registered first). */
+void release_at_thread_end(void *)
+{
+	lu_slots_release();
+}
+
+lean_obj_res user_error(const std::string &msg)
+{
+	return lean_io_result_mk_error(mk_io_user_error(lean_mk_string(msg.c_str())));
+}
+
+/*
+ * The blocking API's IO.Error for this errno.  An empty `fname` means "no file": it is left out
+ * of the message, except for the errnos whose IO.Error must carry a name (ENOENT, EINTR).
+ */
+lean_object *error_of(int neg_errno, b_lean_obj_arg fname)
+{
+	int errnum = -neg_errno;
+	lean_object *empty = lean_mk_string("");
+	b_lean_obj_arg name = fname && lean_string_size(fname) > 1 ? fname : nullptr;
+	name = name ? lean_uring_error_file_name(errnum, name) :
+	       errnum == ENOENT || errnum == EINTR ? empty : nullptr;
+	lean_object *e = lean::decode_io_error(errnum, name);
+	lean_dec(empty);
+	return e;
+}
+
+lean_obj_res io_error(int neg_errno)
+{
+	return lean_io_result_mk_error(error_of(neg_errno, nullptr));
+}
+
+lean_obj_res ok_unit()
+{
+	return lean_io_result_mk_ok(lean_box(0));
+}
+
+/* An Int fd; one outside the C int range is -1, which the kernel refuses with EBADF. */
+int fd_of(b_lean_obj_arg i)
+{
+	if (!lean_is_scalar(i))
+		return -1;
+	int64_t v = lean_scalar_to_int64(i);
+	return v >= INT32_MIN && v <= INT32_MAX ? (int)v : -1;
+}
+
+/* This thread's table if `r` belongs to it; else an error result in *err. */
+lu_slots *table_of(b_lean_obj_arg r, lean_obj_res *err)
+{
+	lu_slots *t = lu_slots_current();
+	uint64_t serial = static_cast<ring *>(lean_get_external_data(r))->serial;
+
+	if (t && lu_slots_serial(t) == serial)
+		return t;
+	*err = user_error("IO.Ring: this ring belongs to another thread (rings are single-issuer: "
+			  "call IO.Ring.current on the thread that uses it)");
+	return nullptr;
+}
+
+io_uring_sqe sqe_of(uint8_t opcode, int fd)
+{
+	io_uring_sqe sqe = {};
+	sqe.opcode = opcode;
+	sqe.fd = fd;
+	return sqe;
+}
+
+/* Prepare a slot holding `a` and `b`, let `fill` complete the SQE, and submit it. */
+template <class Fill>
+lean_obj_res submit(b_lean_obj_arg r, uint64_t user_data, uint32_t kind, unsigned flags,
+		    lean_object *a, lean_object *b, Fill fill)
+{
+	lean_obj_res err;
+	lu_slots *t = table_of(r, &err);
+	int slot = t ? lu_slots_prepare(t, user_data, kind, flags) : -1;
+
+	if (slot < 0) {
+		if (a)
+			lean_dec(a);
+		if (b)
+			lean_dec(b);
+		return t ? io_error(slot) : err;
+	}
+	void **owners = lu_slots_owners(t, slot);
+	owners[0] = a;
+	owners[1] = b;
+	io_uring_sqe sqe = fill(lu_slots_scratch(t, slot));
+	int e = lu_slots_submit(t, slot, &sqe);
+	if (e < 0) {
+		if (a)
+			lean_dec(a);
+		if (b)
+			lean_dec(b);
+		return io_error(e);
+	}
+	return ok_unit();
+}
+
+/* The kernel writes into [size, capacity): nobody else may see that, so a shared buffer is copied. */
+lean_obj_res fill_op(b_lean_obj_arg r, uint8_t opcode, int fd, lean_obj_arg buf, uint64_t off,
+		     uint32_t msg_flags, uint64_t user_data)
+{
+	if (!lean_is_exclusive(buf))
+		buf = lean_copy_byte_array(buf);
+	return submit(r, user_data, KIND_FILL, 0, buf, nullptr, [&](lu_slot_scratch *) {
+		io_uring_sqe sqe = sqe_of(opcode, fd);
+		size_t size = lean_sarray_size(buf), spare = lean_sarray_capacity(buf) - size;
+		sqe.addr = reinterpret_cast<uintptr_t>(lean_sarray_cptr(buf) + size);
+		sqe.len = static_cast<uint32_t>(spare < max_len ? spare : max_len);
+		sqe.off = off;
+		sqe.msg_flags = msg_flags;
+		return sqe;
+	});
+}
+
+lean_obj_res give_op(b_lean_obj_arg r, uint8_t opcode, int fd, lean_obj_arg buf, uint64_t off,
+		     uint32_t msg_flags, uint64_t user_data)
+{
+	return submit(r, user_data, KIND_GIVE, 0, buf, nullptr, [&](lu_slot_scratch *) {
+		io_uring_sqe sqe = sqe_of(opcode, fd);
+		size_t size = lean_sarray_size(buf);
+		sqe.addr = reinterpret_cast<uintptr_t>(lean_sarray_cptr(buf));
+		sqe.len = static_cast<uint32_t>(size < max_len ? size : max_len);
+		sqe.off = off;
+		sqe.msg_flags = msg_flags;
+		return sqe;
+	});
+}
+
+/* IO.Ring.Held: `none` is a scalar, `buffer` and `metadata` have one field each. */
+lean_object *held(unsigned tag, lean_object *o)
+{
+	lean_object *h = lean_alloc_ctor(tag, 1, 0);
+
+	lean_ctor_set(h, 0, o);
+	return h;
+}
+
+lean_object *held_of(const lu_slot_cqe *c)
+{
+	lean_object *a = static_cast<lean_object *>(c->owner[0]);
+	lean_object *b = static_cast<lean_object *>(c->owner[1]);
+
+	switch (c->kind) {
+	case KIND_FILL:
+		if (c->res > 0)
+			lean_sarray_set_size(a, lean_sarray_size(a) + static_cast<size_t>(c->res));
+		return held(1, a);
+	case KIND_GIVE:
+		return held(1, a);
+	case KIND_STATX: {
+		lean_dec(a);
+		lean_object *h = lean_box(0);
+		if (c->res == 0)
+			h = held(2, lean_uring_mk_metadata(reinterpret_cast<struct statx *>(lean_sarray_cptr(b))));
+		lean_dec(b);
+		return h;
+	}
+	case KIND_PATH:
+		lean_dec(a);
+		return lean_box(0);
+	default:
+		return lean_box(0);
+	}
+}
+
+/* IO.Ring.Cqe: objects res and held, then the scalars userData (8 bytes) and flags (4). */
+void deliver(void *ctx, const lu_slot_cqe *c)
+{
+	lean_object **out = static_cast<lean_object **>(ctx);
+	lean_object *o = lean_alloc_ctor(0, 2, sizeof(uint64_t) + sizeof(uint32_t));
+
+	lean_ctor_set(o, 0, lean_int64_to_int(c->res));
+	lean_ctor_set(o, 1, held_of(c));
+	lean_ctor_set_uint64(o, 2 * sizeof(void *), c->user_data);
+	lean_ctor_set_uint32(o, 2 * sizeof(void *) + sizeof(uint64_t), c->flags);
+	*out = lean_array_push(*out, o);
+}
+
+lean_obj_res wait(b_lean_obj_arg r, bool block)
+{
+	lean_obj_res err;
+	lu_slots *t = table_of(r, &err);
+
+	if (!t)
+		return err;
+	lean_object *out = lean_mk_empty_array();
+	int n = lu_slots_wait(t, block, deliver, &out);
+	if (n < 0 && lean_array_size(out) == 0) {
+		lean_dec(out);
+		return io_error(n);
+	}
+	return lean_io_result_mk_ok(out);
+}
+
+lean_obj_res fd_pair(int a, int b)
+{
+	lean_object *p = lean_alloc_ctor(0, 2, 0);
+
+	lean_ctor_set(p, 0, lean_int_to_int(a));
+	lean_ctor_set(p, 1, lean_int_to_int(b));
+	return lean_io_result_mk_ok(p);
+}
+
+} // namespace
+
+extern "C" lean_obj_res lean_io_ring_current(lean_obj_arg)
+{
+	if (!lean_uring_enabled()) {
+		const char *why = lu_backend()->reason;
+		return user_error(std::string("IO.Ring needs the io_uring backend, and this process "
+					      "runs on posix") + (why && *why ? std::string("; backend reason: ") + why : ""));
+	}
+	int e = 0;
+	lu_slots *t = lu_slots_get(release_owner, &e);
+	if (!t) {
+		char why[96];
+		lu_describe_errno(why, sizeof why, -e);
+		return user_error(std::string("IO.Ring: this thread cannot set up its ring: ") + why);
+	}
+	if (!t_finalizer_registered) {
+		lean::register_thread_finalizer(release_at_thread_end, nullptr);
+		t_finalizer_registered = true;
+	}
+	static lean_external_class *const ring_class =
+		lean_register_external_class(ring_finalize, ring_foreach);
+	return lean_io_result_mk_ok(lean_alloc_external(ring_class, new ring{lu_slots_serial(t)}));
+}
+
+extern "C" lean_obj_res lean_io_ring_nop(b_lean_obj_arg r, uint64_t ud, lean_obj_arg)
+{
+	return submit(r, ud, KIND_PLAIN, 0, nullptr, nullptr,
+		      [](lu_slot_scratch *) { return sqe_of(IORING_OP_NOP, 0); });
+}
+
+extern "C" lean_obj_res lean_io_ring_read(b_lean_obj_arg r, b_lean_obj_arg fd, lean_obj_arg buf,
+					  uint64_t ud, lean_obj_arg)
+{
+	return fill_op(r, IORING_OP_READ, fd_of(fd), buf, UINT64_MAX, 0, ud);
+}
+
+extern "C" lean_obj_res lean_io_ring_read_at(b_lean_obj_arg r, b_lean_obj_arg fd, lean_obj_arg buf,
+					     uint64_t off, uint64_t ud, lean_obj_arg)
+{
+	return fill_op(r, IORING_OP_READ, fd_of(fd), buf, off, 0, ud);
+}
+
+extern "C" lean_obj_res lean_io_ring_write(b_lean_obj_arg r, b_lean_obj_arg fd, lean_obj_arg buf,
+					   uint64_t ud, lean_obj_arg)
+{
+	return give_op(r, IORING_OP_WRITE, fd_of(fd), buf, UINT64_MAX, 0, ud);
+}
+
+extern "C" lean_obj_res lean_io_ring_write_at(b_lean_obj_arg r, b_lean_obj_arg fd, lean_obj_arg buf,
+					      uint64_t off, uint64_t ud, lean_obj_arg)
+{
+	return give_op(r, IORING_OP_WRITE, fd_of(fd), buf, off, 0, ud);
+}
+
+extern "C" lean_obj_res lean_io_ring_recv(b_lean_obj_arg r, b_lean_obj_arg fd, lean_obj_arg buf,
+					  uint32_t flags, uint64_t ud, lean_obj_arg)
+{
+	return fill_op(r, IORING_OP_RECV, fd_of(fd), buf, 0, flags, ud);
+}
+
+extern "C" lean_obj_res lean_io_ring_send(b_lean_obj_arg r, b_lean_obj_arg fd, lean_obj_arg buf,
+					  uint32_t flags, uint64_t ud, lean_obj_arg)
+{
+	return give_op(r, IORING_OP_SEND, fd_of(fd), buf, 0, flags, ud);
+}
+
+/* The kernel reads the path when it takes the SQE, in the next wait: the slot keeps it alive. */
+extern "C" lean_obj_res lean_io_ring_open_at(b_lean_obj_arg r, b_lean_obj_arg dirfd,
+					     b_lean_obj_arg path, uint32_t flags, uint32_t mode,
+					     uint64_t ud, lean_obj_arg)
+{
+	lean_inc(path);
+	return submit(r, ud, KIND_PATH, LU_SLOT_FD_RESULT, path, nullptr, [&](lu_slot_scratch *) {
+		io_uring_sqe sqe = sqe_of(IORING_OP_OPENAT, fd_of(dirfd));
+		sqe.addr = reinterpret_cast<uintptr_t>(lean_string_cstr(path));
+		sqe.open_flags = flags;
+		sqe.len = mode;
+		return sqe;
+	});
+}
+
+extern "C" lean_obj_res lean_io_ring_close(b_lean_obj_arg r, b_lean_obj_arg fd, uint64_t ud,
+					   lean_obj_arg)
+{
+	return submit(r, ud, KIND_PLAIN, 0, nullptr, nullptr,
+		      [&](lu_slot_scratch *) { return sqe_of(IORING_OP_CLOSE, fd_of(fd)); });
+}
+
+extern "C" lean_obj_res lean_io_ring_statx(b_lean_obj_arg r, b_lean_obj_arg dirfd,
+					   b_lean_obj_arg path, uint32_t flags, uint32_t mask,
+					   uint64_t ud, lean_obj_arg)
+{
+	lean_object *out = lean_alloc_sarray(1, 0, sizeof(struct statx));
+
+	lean_inc(path);
+	return submit(r, ud, KIND_STATX, 0, path, out, [&](lu_slot_scratch *) {
+		io_uring_sqe sqe = sqe_of(IORING_OP_STATX, fd_of(dirfd));
+		sqe.addr = reinterpret_cast<uintptr_t>(lean_string_cstr(path));
+		sqe.statx_flags = flags;
+		sqe.len = mask;
+		sqe.addr2 = reinterpret_cast<uintptr_t>(lean_sarray_cptr(out));
+		return sqe;
+	});
+}
+
+extern "C" lean_obj_res lean_io_ring_accept(b_lean_obj_arg r, b_lean_obj_arg fd, uint32_t flags,
+					    uint64_t ud, lean_obj_arg)
+{
+	return submit(r, ud, KIND_PLAIN, LU_SLOT_FD_RESULT, nullptr, nullptr, [&](lu_slot_scratch *) {
+		io_uring_sqe sqe = sqe_of(IORING_OP_ACCEPT, fd_of(fd));
+		sqe.accept_flags = flags;
+		return sqe;
+	});
+}
+
+extern "C" lean_obj_res lean_io_ring_connect(b_lean_obj_arg r, b_lean_obj_arg fd, uint32_t addr,
+					     uint16_t port, uint64_t ud, lean_obj_arg)
+{
+	return submit(r, ud, KIND_PLAIN, 0, nullptr, nullptr, [&](lu_slot_scratch *s) {
+		s->sin = {};
+		s->sin.sin_family = AF_INET;
+		s->sin.sin_addr.s_addr = htonl(addr);
+		s->sin.sin_port = htons(port);
+		io_uring_sqe sqe = sqe_of(IORING_OP_CONNECT, fd_of(fd));
+		sqe.addr = reinterpret_cast<uintptr_t>(&s->sin);
+		sqe.off = sizeof(s->sin);
+		return sqe;
+	});
+}
+
+extern "C" lean_obj_res lean_io_ring_shutdown(b_lean_obj_arg r, b_lean_obj_arg fd, uint32_t how,
+					      uint64_t ud, lean_obj_arg)
+{
+	return submit(r, ud, KIND_PLAIN, 0, nullptr, nullptr, [&](lu_slot_scratch *) {
+		io_uring_sqe sqe = sqe_of(IORING_OP_SHUTDOWN, fd_of(fd));
+		sqe.len = how;
+		return sqe;
+	});
+}
+
+extern "C" lean_obj_res lean_io_ring_timeout(b_lean_obj_arg r, uint64_t ns, uint64_t ud,
+					     lean_obj_arg)
+{
+	return submit(r, ud, KIND_PLAIN, 0, nullptr, nullptr, [&](lu_slot_scratch *s) {
+		s->ts.tv_sec = static_cast<int64_t>(ns / 1000000000u);
+		s->ts.tv_nsec = static_cast<long long>(ns % 1000000000u);
+		io_uring_sqe sqe = sqe_of(IORING_OP_TIMEOUT, -1);
+		sqe.addr = reinterpret_cast<uintptr_t>(&s->ts);
+		sqe.len = 1;
+		return sqe;
+	});
+}
+
+extern "C" lean_obj_res lean_io_ring_splice(b_lean_obj_arg r, b_lean_obj_arg fd_in, uint64_t off_in,
+					    b_lean_obj_arg fd_out, uint64_t off_out, uint32_t len,
+					    uint32_t flags, uint64_t ud, lean_obj_arg)
+{
+	return submit(r, ud, KIND_PLAIN, 0, nullptr, nullptr, [&](lu_slot_scratch *) {
+		io_uring_sqe sqe = sqe_of(IORING_OP_SPLICE, fd_of(fd_out));
+		sqe.splice_fd_in = fd_of(fd_in);
+		sqe.splice_off_in = off_in;
+		sqe.off = off_out;
+		sqe.len = len;
+		sqe.splice_flags = flags;
+		return sqe;
+	});
+}
+
+extern "C" lean_obj_res lean_io_ring_cancel(b_lean_obj_arg r, uint64_t target, uint64_t ud,
+					    lean_obj_arg)
+{
+	lean_obj_res err;
+	lu_slots *t = table_of(r, &err);
+
+	if (!t)
+		return err;
+	int e = lu_slots_cancel(t, target, ud);
+	return e < 0 ? io_error(e) : ok_unit();
+}
+
+extern "C" lean_obj_res lean_io_ring_wait(b_lean_obj_arg r, lean_obj_arg)
+{
+	return wait(r, true);
+}
+
+extern "C" lean_obj_res lean_io_ring_poll(b_lean_obj_arg r, lean_obj_arg)
+{
+	return wait(r, false);
+}
+
+extern "C" lean_obj_res lean_io_ring_inflight(b_lean_obj_arg r, lean_obj_arg)
+{
+	lean_obj_res err;
+	lu_slots *t = table_of(r, &err);
+
+	return t ? lean_io_result_mk_ok(lean_usize_to_nat(lu_slots_inflight(t))) : err;
+}
+
+extern "C" lean_obj_res lean_io_ring_error_of(b_lean_obj_arg res, b_lean_obj_arg fname)
+{
+	int e = lean_is_scalar(res) ? static_cast<int>(lean_scalar_to_int64(res)) : -EINVAL;
+
+	return error_of(e < 0 ? e : -EINVAL, fname);
+}
+
+extern "C" lean_obj_res lean_io_ring_pipe(lean_obj_arg)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return io_error(-errno);
+	return fd_pair(p[0], p[1]);
+}
+
+extern "C" lean_obj_res lean_io_ring_tcp_socket(lean_obj_arg)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	return fd < 0 ? io_error(-errno) : lean_io_result_mk_ok(lean_int_to_int(fd));
+}
+
+extern "C" lean_obj_res lean_io_ring_tcp_listen(uint16_t port, lean_obj_arg)
+{
+	int fd = lu_listen_loopback(&lu_posix_ops, port);
+	if (fd < 0)
+		return io_error(fd);
+	return lean_io_result_mk_ok(lean_int_to_int(fd));
+}
+
+extern "C" lean_obj_res lean_io_ring_local_port(b_lean_obj_arg fd, lean_obj_arg)
+{
+	sockaddr_in a = {};
+	socklen_t len = sizeof a;
+
+	if (getsockname(fd_of(fd), reinterpret_cast<sockaddr *>(&a), &len) < 0)
+		return io_error(-errno);
+	return lean_io_result_mk_ok(lean_box(ntohs(a.sin_port)));
+}
