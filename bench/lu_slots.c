@@ -46,7 +46,7 @@ static double time_nops(enum path p, long n, unsigned batch)
 {
 	int err = 0;
 	struct lu_driver *d = lu_driver_get(&err);
-	struct lu_slots *t = lu_slots_get(NULL, &err);
+	struct lu_slots *t = lu_slots_get(NULL, LU_SLOTS_RING, &err);
 	if (!d || !t)
 		die("setup", err);
 	struct io_uring_sqe nop = { .opcode = IORING_OP_NOP };

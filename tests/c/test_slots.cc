@@ -39,7 +39,7 @@ void on_fresh_thread(const std::function<void()> &body)
 lu_slots *table()
 {
 	int err = 0;
-	lu_slots *t = lu_slots_get(count_release, &err);
+	lu_slots *t = lu_slots_get(count_release, LU_SLOTS_RING, &err);
 	EXPECT_NE(t, nullptr) << err;
 	return t;
 }

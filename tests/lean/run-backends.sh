@@ -65,6 +65,29 @@ for test in "$here"/run/uring_*.lean; do
   done
 done
 
+# The README's Lean examples compile and run: under uring every one, and those above the ring
+# (which import more than Init.IO.Ring) under posix too, with the same output.
+if [[ -z $filter || readme == *$filter* ]]; then
+  awk -v dir="$tmp" '/^```lean$/ {n++; f=dir "/readme_" n ".lean"; next}
+                     /^```$/ {f=""} f {print > f}' "$here/../../README.md"
+  for ex in "$tmp"/readme_*.lean; do
+    name=$(basename "$ex" .lean)
+    if ! (cd "$tmp" && "$lean" -c "$tmp/$name.c" "$ex" && "$leanc" -o "$tmp/$name.bin" "$tmp/$name.c") \
+         > "$tmp/$name.log" 2>&1; then
+      fail "README $name: compile"; head -n 20 "$tmp/$name.log"; continue
+    fi
+    (cd "$tmp" && LEAN_IO_BACKEND=uring "$tmp/$name.bin" > "$tmp/$name.uring.out" 2>&1) \
+      && pass "README $name runs under uring" || { fail "README $name runs under uring"; cat "$tmp/$name.uring.out"; }
+    grep -q '^import Init.IO.Ring$' "$ex" && continue
+    if (cd "$tmp" && LEAN_IO_BACKEND=posix "$tmp/$name.bin" > "$tmp/$name.posix.out" 2>&1) \
+       && cmp -s "$tmp/$name.uring.out" "$tmp/$name.posix.out"; then
+      pass "README $name: posix output identical"
+    else
+      fail "README $name: posix output identical"; diff "$tmp/$name.uring.out" "$tmp/$name.posix.out" | head
+    fi
+  done
+fi
+
 # A backend that is not one of the allowed values is a loud startup failure, not a default.
 if [[ -z $filter || backend == *$filter* ]]; then
   out=$(LEAN_IO_BACKEND=bogus "$lean" --run "$here/run/uring_backend.lean" 2>&1 < /dev/null)

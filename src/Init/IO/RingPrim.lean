@@ -43,6 +43,15 @@ structure Cqe where
 when this thread cannot set up a ring. -/
 @[extern "lean_io_ring_current"] constant current : IO Ring
 
+/-- The calling thread's ring for a fiber scheduler (`Fiber.run`), marked as taken until
+`endScheduler`: the io_uring under the uring backend, else an emulation of it by syscalls and
+`poll(2)` that runs the same operations with the same results.  Fails if a scheduler already
+runs on this thread, or under `LEAN_IO_BACKEND=uring` when the thread cannot set up a ring. -/
+@[extern "lean_io_ring_for_scheduler"] constant forScheduler : IO Ring
+
+/-- Give back the ring `forScheduler` took. -/
+@[extern "lean_io_ring_end_scheduler"] constant endScheduler (r : @& Ring) : IO Unit
+
 /-- Queue a no-op. -/
 @[extern "lean_io_ring_nop"] constant nop (r : @& Ring) (userData : UInt64) : IO Unit
 
@@ -128,6 +137,22 @@ flight. -/
 
 /-- Submit everything queued and return the completions that are ready, without waiting. -/
 @[extern "lean_io_ring_poll"] constant poll (r : @& Ring) : IO (Array Cqe)
+
+/-- `buffer` emptied but keeping its capacity, so that a loop reads into the same memory again
+instead of a fresh allocation (whose pages the kernel must fault in on every read): in place
+when `buffer` is not shared, else a new buffer of the same capacity. -/
+@[extern "lean_io_ring_clear"]
+def clear (buffer : ByteArray) : ByteArray := ByteArray.empty
+
+/-- The result and the buffer, taken out of the completion (an empty buffer if it held none).
+The completion is consumed, so the buffer comes out unshared: a later read into it (`clear`)
+or update in place copies nothing.  (In C because only an extern's parameter is owned for
+sure: Lean would infer `c` borrowed and keep the buffer shared while the caller runs on.) -/
+@[extern "lean_io_ring_cqe_take"]
+def Cqe.take (c : Cqe) : Int × ByteArray :=
+  match c.held with
+  | Held.buffer b => (c.res, b)
+  | _ => (c.res, ByteArray.empty)
 
 /-- Submissions whose completion has not been returned yet. -/
 @[extern "lean_io_ring_inflight"] constant inflight (r : @& Ring) : IO Nat

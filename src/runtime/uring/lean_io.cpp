@@ -47,6 +47,8 @@ extern "C" lean_object *l_IO_Net_echoServe___boxed(lean_object *port, lean_objec
 						   lean_object *w);
 /* IO.Ring (Init.IO.RingPrim): only their addresses are taken, so their arities do not matter. */
 extern "C" lean_object *l_IO_Ring_current___boxed();
+extern "C" lean_object *l_IO_Ring_forScheduler___boxed();
+extern "C" lean_object *l_IO_Ring_endScheduler___boxed();
 extern "C" lean_object *l_IO_Ring_nop___boxed();
 extern "C" lean_object *l_IO_Ring_read___boxed();
 extern "C" lean_object *l_IO_Ring_readAt___boxed();
@@ -66,6 +68,8 @@ extern "C" lean_object *l_IO_Ring_cancel___boxed();
 extern "C" lean_object *l_IO_Ring_wait___boxed();
 extern "C" lean_object *l_IO_Ring_poll___boxed();
 extern "C" lean_object *l_IO_Ring_inflight___boxed();
+extern "C" lean_object *l_IO_Ring_clear___boxed();
+extern "C" lean_object *l_IO_Ring_Cqe_take___boxed();
 extern "C" lean_object *l_IO_Ring_errorOf___boxed();
 extern "C" lean_object *l_IO_Ring_pipe___boxed();
 extern "C" lean_object *l_IO_Ring_tcpListen___boxed();
@@ -77,6 +81,8 @@ __attribute__((used)) static void *const g_overlay_decls[] = {
 	reinterpret_cast<void *>(l_IO_FS_copyFile___boxed),
 	reinterpret_cast<void *>(l_IO_Net_echoServe___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_current___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_forScheduler___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_endScheduler___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_nop___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_read___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_readAt___boxed),
@@ -96,6 +102,8 @@ __attribute__((used)) static void *const g_overlay_decls[] = {
 	reinterpret_cast<void *>(l_IO_Ring_wait___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_poll___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_inflight___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_clear___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_Cqe_take___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_errorOf___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_pipe___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_tcpListen___boxed),

@@ -267,6 +267,37 @@ lean_obj_res fd_pair(int a, int b)
 	return lean_io_result_mk_ok(p);
 }
 
+const char *const scheduler_busy =
+	"IO.Ring: a fiber scheduler runs on this thread (Fiber.run does not nest, and owns the "
+	"thread's ring while it runs: fork fibers, or use Fiber.submit)";
+
+thread_local bool t_scheduler = false;
+
+/* This thread's table, made with `engine` if it has none yet. */
+lu_slots *table_for(lu_slots_engine engine, int *err)
+{
+	lu_slots *t = lu_slots_get(release_owner, engine, err);
+	if (t && !t_finalizer_registered) {
+		lean::register_thread_finalizer(release_at_thread_end, nullptr);
+		t_finalizer_registered = true;
+	}
+	return t;
+}
+
+lean_obj_res cannot_set_up(int e)
+{
+	char why[96];
+	lu_describe_errno(why, sizeof why, -e);
+	return user_error(std::string("IO.Ring: this thread cannot set up its ring: ") + why);
+}
+
+lean_obj_res ring_object(lu_slots *t)
+{
+	static lean_external_class *const ring_class =
+		lean_register_external_class(ring_finalize, ring_foreach);
+	return lean_io_result_mk_ok(lean_alloc_external(ring_class, new ring{lu_slots_serial(t)}));
+}
+
 } // namespace
 
 extern "C" lean_obj_res lean_io_ring_current(lean_obj_arg)
@@ -276,20 +307,45 @@ extern "C" lean_obj_res lean_io_ring_current(lean_obj_arg)
 		return user_error(std::string("IO.Ring needs the io_uring backend, and this process "
 					      "runs on posix") + (why && *why ? std::string("; backend reason: ") + why : ""));
 	}
+	if (t_scheduler)
+		return user_error(scheduler_busy);
 	int e = 0;
-	lu_slots *t = lu_slots_get(release_owner, &e);
-	if (!t) {
-		char why[96];
-		lu_describe_errno(why, sizeof why, -e);
-		return user_error(std::string("IO.Ring: this thread cannot set up its ring: ") + why);
+	lu_slots *t = table_for(LU_SLOTS_RING, &e);
+	if (t && lu_slots_engine_of(t) != LU_SLOTS_RING)
+		return user_error("IO.Ring: this thread has no ring (it could not set one up, and its "
+				  "fibers run on the posix emulation)");
+	return t ? ring_object(t) : cannot_set_up(e);
+}
+
+/*
+ * A scheduler's completions are the scheduler's: one taken by another waiter on the thread (a
+ * nested Fiber.run, a direct IO.Ring user) would leave a fiber parked for ever, so the thread's
+ * table serves one of them at a time.
+ */
+extern "C" lean_obj_res lean_io_ring_for_scheduler(lean_obj_arg)
+{
+	if (t_scheduler)
+		return user_error(scheduler_busy);
+	int e = 0;
+	lu_slots *t = nullptr;
+	if (lean_uring_enabled()) {
+		t = table_for(LU_SLOTS_RING, &e);
+		/* Under auto, a thread without a ring falls back as its blocking IO does (lu_ops). */
+		if (!t && !lu_backend_is_forced() && lu_ops() == &lu_posix_ops)
+			t = table_for(LU_SLOTS_EMULATED, &e);
+	} else {
+		t = table_for(LU_SLOTS_EMULATED, &e);
 	}
-	if (!t_finalizer_registered) {
-		lean::register_thread_finalizer(release_at_thread_end, nullptr);
-		t_finalizer_registered = true;
-	}
-	static lean_external_class *const ring_class =
-		lean_register_external_class(ring_finalize, ring_foreach);
-	return lean_io_result_mk_ok(lean_alloc_external(ring_class, new ring{lu_slots_serial(t)}));
+	if (!t)
+		return cannot_set_up(e);
+	t_scheduler = true;
+	return ring_object(t);
+}
+
+extern "C" lean_obj_res lean_io_ring_end_scheduler(b_lean_obj_arg, lean_obj_arg)
+{
+	t_scheduler = false;
+	return ok_unit();
 }
 
 extern "C" lean_obj_res lean_io_ring_nop(b_lean_obj_arg r, uint64_t ud, lean_obj_arg)
@@ -464,6 +520,33 @@ extern "C" lean_obj_res lean_io_ring_inflight(b_lean_obj_arg r, lean_obj_arg)
 	lu_slots *t = table_of(r, &err);
 
 	return t ? lean_io_result_mk_ok(lean_usize_to_nat(lu_slots_inflight(t))) : err;
+}
+
+extern "C" lean_obj_res lean_io_ring_clear(lean_obj_arg buf)
+{
+	if (lean_is_exclusive(buf)) {
+		lean_sarray_set_size(buf, 0);
+		return buf;
+	}
+	size_t capacity = lean_sarray_capacity(buf);
+	lean_dec(buf);
+	return lean_alloc_sarray(1, 0, capacity);
+}
+
+/* IO.Ring.Cqe.take: freeing the completion first leaves the buffer with the one reference. */
+extern "C" lean_obj_res lean_io_ring_cqe_take(lean_obj_arg c)
+{
+	lean_object *res = lean_ctor_get(c, 0), *h = lean_ctor_get(c, 1);
+	lean_object *buf = !lean_is_scalar(h) && lean_obj_tag(h) == 1 ? lean_ctor_get(h, 0) : nullptr;
+
+	lean_inc(res);
+	if (buf)
+		lean_inc(buf);
+	lean_dec(c);
+	lean_object *p = lean_alloc_ctor(0, 2, 0);
+	lean_ctor_set(p, 0, res);
+	lean_ctor_set(p, 1, buf ? buf : lean_alloc_sarray(1, 0, 0));
+	return p;
 }
 
 extern "C" lean_obj_res lean_io_ring_error_of(b_lean_obj_arg res, b_lean_obj_arg fname)

@@ -8,6 +8,10 @@
  * Generations are 31-bit and never 0: gen 0 marks the table's own SQEs (the NOP that bounds a
  * wait, the cancel of a teardown), and the tag 0 names no operation at all, so a cancel aimed
  * at it completes with -ENOENT.
+ *
+ * The engine (the ring or its emulation) is one small table of functions, chosen when the
+ * table is made: how an SQE is queued, how completions come back, how a teardown ends what is
+ * in flight.  Both hand their CQEs to complete(), so everything else is shared.
  */
 #include "slots.h"
 
@@ -19,6 +23,7 @@
 #include <unistd.h>
 
 #include "driver.h"
+#include "emu.h"
 
 #define CHUNK_SLOTS 1024u
 #define MAX_SLOTS (1u << 24)
@@ -40,7 +45,12 @@ struct slot {
 	union lu_slot_scratch scratch;
 };
 
+struct engine;
+
 struct lu_slots {
+	const struct engine *engine;
+	enum lu_slots_engine kind;
+	struct lu_emu *emu;  /* LU_SLOTS_EMULATED's */
 	struct slot **chunks;
 	uint32_t nchunks;
 	uint32_t used;       /* slots ever handed out: indices below it exist */
@@ -73,6 +83,26 @@ static uint64_t tag_of(uint32_t gen, uint32_t i)
 	return (uint64_t)gen << 32 | i;
 }
 
+struct engine {
+	/* Queue `sqe` with user_data `tag`: 0 or -errno. */
+	int (*submit)(struct lu_slots *t, struct io_uring_sqe *sqe, uint64_t tag);
+	int (*wait)(struct lu_slots *t, bool block, lu_slot_deliver_fn *deliver, void *ctx);
+	/* End every operation in flight, abandoning each completion (see lu_slots_release). */
+	void (*drain)(struct lu_slots *t);
+};
+
+static int ring_submit(struct lu_slots *t, struct io_uring_sqe *sqe, uint64_t tag);
+static int ring_wait(struct lu_slots *t, bool block, lu_slot_deliver_fn *deliver, void *ctx);
+static void ring_drain(struct lu_slots *t);
+static int emu_submit(struct lu_slots *t, struct io_uring_sqe *sqe, uint64_t tag);
+static int emu_wait(struct lu_slots *t, bool block, lu_slot_deliver_fn *deliver, void *ctx);
+static void emu_drain(struct lu_slots *t);
+
+static const struct engine engines[] = {
+	[LU_SLOTS_RING] = { ring_submit, ring_wait, ring_drain },
+	[LU_SLOTS_EMULATED] = { emu_submit, emu_wait, emu_drain },
+};
+
 static void on_thread_exit(void *unused)
 {
 	(void)unused;
@@ -93,25 +123,35 @@ static void install_fork_handler(void)
 	fork_err = pthread_atfork(NULL, NULL, forget_after_fork);
 }
 
-struct lu_slots *lu_slots_get(lu_slot_release_fn *release, int *err)
+struct lu_slots *lu_slots_get(lu_slot_release_fn *release, enum lu_slots_engine engine,
+			      int *err)
 {
 	if (this_slots)
 		return this_slots;
 	int e = 0;
+	if (engine != LU_SLOTS_RING && engine != LU_SLOTS_EMULATED)
+		e = -EINVAL;
 	pthread_once(&fork_once, install_fork_handler);
-	if (fork_err)
+	if (e == 0 && fork_err)
 		e = -fork_err;
-	if (e == 0 && !lu_driver_get(&e))
+	/* An emulated table runs where there is no ring, and must not cost the thread one. */
+	if (e == 0 && engine == LU_SLOTS_RING && !lu_driver_get(&e))
 		e = e ? e : -ENOMEM;
 	if (e == 0 && !exit_hook_set) {
 		e = -__cxa_thread_atexit_impl(on_thread_exit, NULL, &__dso_handle);
 		exit_hook_set = e == 0;
 	}
 	struct lu_slots *t = e == 0 ? calloc(1, sizeof(*t)) : NULL;
+	if (t && engine == LU_SLOTS_EMULATED && !(t->emu = lu_emu_new())) {
+		free(t);
+		t = NULL;
+	}
 	if (!t) {
 		*err = e ? e : -ENOMEM;
 		return NULL;
 	}
+	t->engine = &engines[engine];
+	t->kind = engine;
 	t->free_head = NONE;
 	t->release = release;
 	t->serial = atomic_fetch_add(&next_serial, 1);
@@ -127,6 +167,11 @@ struct lu_slots *lu_slots_current(void)
 uint64_t lu_slots_serial(const struct lu_slots *t)
 {
 	return t->serial;
+}
+
+enum lu_slots_engine lu_slots_engine_of(const struct lu_slots *t)
+{
+	return t->kind;
 }
 
 static int grow(struct lu_slots *t)
@@ -193,13 +238,8 @@ static void slot_free(struct lu_slots *t, uint32_t i)
 
 int lu_slots_submit(struct lu_slots *t, int slot, struct io_uring_sqe *sqe)
 {
-	int err;
-	struct lu_driver *d = lu_driver_get(&err);
-	if (d) {
-		sqe->user_data = lu_slots_tag(t, slot);
-		err = lu_submit(d, sqe);
-	}
-	if (!d || err < 0) {
+	int err = t->engine->submit(t, sqe, lu_slots_tag(t, slot));
+	if (err < 0) {
 		slot_free(t, (uint32_t)slot);
 		return err;
 	}
@@ -264,6 +304,24 @@ static int complete(struct lu_slots *t, const struct io_uring_cqe *cqe,
 
 int lu_slots_wait(struct lu_slots *t, bool block, lu_slot_deliver_fn *deliver, void *ctx)
 {
+	return t->engine->wait(t, block, deliver, ctx);
+}
+
+/* ---- the ring engine ---- */
+
+static int ring_submit(struct lu_slots *t, struct io_uring_sqe *sqe, uint64_t tag)
+{
+	(void)t;
+	int err;
+	struct lu_driver *d = lu_driver_get(&err);
+	if (!d)
+		return err;
+	sqe->user_data = tag;
+	return lu_submit(d, sqe);
+}
+
+static int ring_wait(struct lu_slots *t, bool block, lu_slot_deliver_fn *deliver, void *ctx)
+{
 	int err;
 	struct lu_driver *d = lu_driver_get(&err);
 	if (!d)
@@ -310,7 +368,7 @@ uint64_t lu_slots_stale(const struct lu_slots *t)
  * before the ring goes), the kernel is done with them and they are abandoned without results.
  * On a wait error (the kernel dropped CQEs) the rest is leaked: their end cannot be known.
  */
-static void drain(struct lu_slots *t)
+static void ring_drain(struct lu_slots *t)
 {
 	int err;
 	struct lu_driver *d = lu_driver_get(&err);
@@ -350,6 +408,41 @@ static void drain(struct lu_slots *t)
 	}
 }
 
+/* ---- the emulated engine (emu.h): no ring, no driver ---- */
+
+static int emu_submit(struct lu_slots *t, struct io_uring_sqe *sqe, uint64_t tag)
+{
+	sqe->user_data = tag;
+	return lu_emu_submit(t->emu, sqe);
+}
+
+struct emu_reaped {
+	struct lu_slots *t;
+	lu_slot_deliver_fn *deliver;  /* NULL: abandon */
+	void *ctx;
+	int n;
+};
+
+static void emu_complete(void *p, const struct io_uring_cqe *cqe)
+{
+	struct emu_reaped *r = p;
+	r->n += complete(r->t, cqe, r->deliver, r->ctx);
+}
+
+static int emu_wait(struct lu_slots *t, bool block, lu_slot_deliver_fn *deliver, void *ctx)
+{
+	struct emu_reaped r = { t, deliver, ctx, 0 };
+	int err = lu_emu_reap(t->emu, block, emu_complete, &r);
+	return r.n > 0 || err >= 0 ? r.n : err;
+}
+
+/* The emulation never loses a CQE: every operation ends here, and nothing is leaked. */
+static void emu_drain(struct lu_slots *t)
+{
+	struct emu_reaped r = { t, NULL, NULL, 0 };
+	lu_emu_cancel_all(t->emu, emu_complete, &r);
+}
+
 void lu_slots_release(void)
 {
 	struct lu_slots *t = this_slots;
@@ -357,9 +450,10 @@ void lu_slots_release(void)
 		return;
 	this_slots = NULL;
 	if (t->inflight > 0)
-		drain(t);
+		t->engine->drain(t);
 	if (t->inflight > 0)
-		return;  /* leaked with its slots, see drain */
+		return;  /* leaked with its slots, see ring_drain */
+	lu_emu_free(t->emu);
 	for (uint32_t c = 0; c < t->nchunks; c++)
 		free(t->chunks[c]);
 	free(t->chunks);

@@ -18,6 +18,11 @@
  *
  * One table per thread, like the driver's ring (driver.h): every function below acts on the
  * calling thread's table and ring.  All return a count or 0 on success and -errno on failure.
+ *
+ * Two engines carry the operations out, with the same results, so that one scheduler runs on
+ * either backend: this thread's io_uring, or, under the POSIX backend where there is no ring,
+ * an emulation of it by syscalls and poll(2) (emu.h) that takes the very same SQEs.  Slots,
+ * tags, owners, cancellation and teardown are the table's and do not depend on the engine.
  */
 #ifndef LU_SLOTS_H
 #define LU_SLOTS_H
@@ -59,12 +64,21 @@ typedef void lu_slot_deliver_fn(void *ctx, const struct lu_slot_cqe *c);
 
 struct lu_slots;
 
+/* How a table carries out its operations. */
+enum lu_slots_engine {
+	LU_SLOTS_RING,      /* this thread's io_uring (driver.h) */
+	LU_SLOTS_EMULATED,  /* syscalls and poll(2) (emu.h): fibers under the posix backend */
+};
+
 /*
- * This thread's table, created on first use with `release` (later calls ignore it); NULL and
- * *err = -errno if it or the thread's ring cannot be made.  The table is torn down at thread
- * exit, or by lu_slots_release.
+ * This thread's table, created on first use with `release` and `engine` (later calls ignore
+ * both and return the existing table: check lu_slots_engine_of).  NULL and *err = -errno if it
+ * cannot be made, or, for LU_SLOTS_RING, if the thread's ring cannot be; an emulated table
+ * never makes a ring.  The table is torn down at thread exit, or by lu_slots_release.
  */
-struct lu_slots *lu_slots_get(lu_slot_release_fn *release, int *err);
+struct lu_slots *lu_slots_get(lu_slot_release_fn *release, enum lu_slots_engine engine,
+			      int *err);
+enum lu_slots_engine lu_slots_engine_of(const struct lu_slots *t);
 /* This thread's table if it has one, else NULL (nothing is created). */
 struct lu_slots *lu_slots_current(void);
 /* A number that identifies this table among all tables the process ever made. */
@@ -74,7 +88,8 @@ uint64_t lu_slots_serial(const struct lu_slots *t);
  * Teardown, as at thread exit: cancel this thread's ring operations, wait for every final CQE,
  * and release each undelivered slot's owners (closing fds that an operation opened).  If the
  * ring stops answering (the kernel dropped CQEs), the owners of operations whose end cannot be
- * known are leaked, never released early.
+ * known are leaked, never released early.  The emulation runs what was submitted and not yet
+ * run, as the kernel would, and ends every waiting operation with -ECANCELED.
  */
 void lu_slots_release(void);
 
@@ -87,8 +102,8 @@ int lu_slots_prepare(struct lu_slots *t, uint64_t user_data, uint32_t kind, unsi
 void **lu_slots_owners(struct lu_slots *t, int slot);
 union lu_slot_scratch *lu_slots_scratch(struct lu_slots *t, int slot);
 /*
- * Queue `sqe` for the prepared slot (lu_submit).  On failure the slot is freed and its owners
- * are back with the caller, unreleased.
+ * Queue `sqe` for the prepared slot (lu_submit, or lu_emu_submit).  On failure the slot is
+ * freed and its owners are back with the caller, unreleased.
  */
 int lu_slots_submit(struct lu_slots *t, int slot, struct io_uring_sqe *sqe);
 
