@@ -48,12 +48,6 @@ void count_release(void *owner)
 	released[owner]++;
 }
 
-int64_t now_ns()
-{
-	timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 // A scenario that hangs (an operation waiting for ever) fails the test instead of stalling it.
 class Watchdog {
@@ -96,27 +90,6 @@ int ring_mappings()
 	return n;
 }
 
-class TempDir {
-public:
-	TempDir()
-	{
-		const char *base = getenv("TMPDIR");
-		path_ = std::string(base && *base ? base : "/tmp") + "/lu-emu-XXXXXX";
-		if (!mkdtemp(&path_[0]))
-			path_.clear();
-	}
-	~TempDir()
-	{
-		if (!path_.empty())
-			nftw(path_.c_str(),
-			     [](const char *p, const struct stat *, int, struct FTW *) { return remove(p); },
-			     16, FTW_DEPTH | FTW_PHYS);
-	}
-	std::string path(const std::string &name) const { return path_ + "/" + name; }
-
-private:
-	std::string path_;
-};
 
 // ---- SQEs, built as lean_ring.cpp builds them ----
 

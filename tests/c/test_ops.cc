@@ -49,38 +49,6 @@ namespace {
 // The function lu_ops() hides the struct tag in C++.
 using LuOps = struct lu_ops;
 
-int64_t now_ns()
-{
-	timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-// A fresh directory, removed with everything in it at the end of the test.
-class TempDir {
-public:
-	TempDir()
-	{
-		const char *base = getenv("TMPDIR");
-		path_ = std::string(base && *base ? base : "/tmp") + "/lu-ops-XXXXXX";
-		if (!mkdtemp(&path_[0]))
-			throw std::runtime_error("mkdtemp failed");
-		fd_ = open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	}
-	~TempDir()
-	{
-		close(fd_);
-		nftw(path_.c_str(),
-		     [](const char *p, const struct stat *, int, struct FTW *) { return remove(p); },
-		     16, FTW_DEPTH | FTW_PHYS);
-	}
-	int fd() const { return fd_; }
-	std::string path(const std::string &name) const { return path_ + "/" + name; }
-
-private:
-	std::string path_;
-	int fd_;
-};
 
 // File helpers that bypass the layer under test, so its results are checked independently.
 void put_file(int dirfd, const char *name, const std::string &content)

@@ -5,11 +5,16 @@
 #define LU_TEST_UTIL_H
 
 #include <dirent.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <random>
 #include <string>
 
@@ -86,5 +91,39 @@ inline std::string in_child(const std::function<std::string()> &child)
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "child status " << status;
 	return out;
 }
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+inline int64_t now_ns()
+{
+	timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* A fresh directory, removed with everything in it at the end of the test. */
+class TempDir {
+public:
+	TempDir()
+	{
+		const char *base = getenv("TMPDIR");
+		path_ = std::string(base && *base ? base : "/tmp") + "/lu-test-XXXXXX";
+		if (!mkdtemp(&path_[0]))
+			throw std::runtime_error("mkdtemp failed");
+		fd_ = open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	~TempDir()
+	{
+		close(fd_);
+		nftw(path_.c_str(),
+		     [](const char *p, const struct stat *, int, struct FTW *) { return remove(p); },
+		     16, FTW_DEPTH | FTW_PHYS);
+	}
+	int fd() const { return fd_; }
+	std::string path(const std::string &name) const { return path_ + "/" + name; }
+
+private:
+	std::string path_;
+	int fd_;
+};
 
 #endif

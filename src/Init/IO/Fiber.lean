@@ -49,9 +49,11 @@ namespace Fiber
 
 open Sched (cancelledBy)
 
+/-- A fiber that gives `a` at once. -/
 @[inline] protected def pure (a : α) : Fiber α := fun ctx k =>
   ctx.sched.step (k (Except.ok a))
 
+/-- Run `x`, then `f` on its value; an error skips `f`. -/
 @[inline] protected def bind (x : Fiber α) (f : α → Fiber β) : Fiber β := fun ctx k =>
   x ctx fun r => match r with
     | Except.ok a => f a ctx k
@@ -106,11 +108,7 @@ def submit (op : Ring → UInt64 → IO Unit) : Fiber Ring.Cqe := fun ctx k => d
     k (Except.error (cancelledBy e))
     return
   let tag ← ctx.sched.park {
-    cancel := ctx.cancel, onRing := true,
-    wake := fun w => match w with
-      | Wake.cqe c => k (Except.ok c)
-      | Wake.cancelled e => k (Except.error e)
-      | Wake.ready => k (Except.error (internal "a ring operation woken without a completion")) }
+    cancel := ctx.cancel, onRing := true, resume := k }
   tryCatch (op ctx.sched.ring tag) fun e => do
     discard <| ctx.sched.unpark tag
     k (Except.error e)
@@ -245,7 +243,7 @@ def tryResolve (p : Promise α) (a : α) : Fiber Bool := fun ctx k => do
   | Sum.inl tags =>
     for tag in (tags : Array UInt64) do
       if let some w ← ctx.sched.unpark tag then
-        ctx.sched.enqueue (w.wake Wake.ready)
+        ctx.sched.enqueue (w.resume Fiber.ready)
     k (Except.ok true)
 
 /-- Resolve with `a`, as `tryResolve`; a promise takes one value only, so resolving it again
@@ -254,6 +252,8 @@ def resolve (p : Promise α) (a : α) : Fiber Unit := do
   unless ← p.tryResolve a do
     throw (IO.userError "Promise.resolve: the promise is already resolved")
 
+/-- `await`, parked in the context `cancel` (a switch waits for its fibers in one nothing
+cancels, marked `join` so that no deadlock is declared on it while they can run). -/
 def awaitIn (p : Promise α) (cancel : Cancel) (join : Bool) : Fiber α := fun ctx k => do
   match ← p.state.get with
   | Sum.inr a => ctx.sched.step (k (Except.ok a))
@@ -263,13 +263,12 @@ def awaitIn (p : Promise α) (cancel : Cancel) (join : Bool) : Fiber α := fun c
       return
     let tag ← ctx.sched.park {
       cancel := cancel, onRing := false, join := join,
-      wake := fun w => match w with
-        | Wake.ready => do
+      resume := fun r => match r with
+        | Except.ok _ => do
           match ← p.state.get with
           | Sum.inr a => k (Except.ok a)
           | Sum.inl _ => k (Except.error (IO.userError "Fiber: internal error: woken by an unresolved promise"))
-        | Wake.cancelled e => k (Except.error e)
-        | Wake.cqe _ => k (Except.error (IO.userError "Fiber: internal error: a promise woken by a completion")) }
+        | Except.error e => k (Except.error e) }
     p.state.modify fun s => match s with
       | Sum.inl tags => Sum.inl (tags.push tag)
       | s => s

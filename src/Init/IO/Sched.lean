@@ -60,28 +60,33 @@ def cancelled? (c : Cancel) : IO (Option IO.Error) :=
 
 end Cancel
 
-/-- Why a parked fiber is woken: its ring operation completed, what it awaited is ready, or its
-context was cancelled (only fibers that wait off the ring are woken that way; one whose ring
-operation is in flight stays parked until that operation's completion). -/
-inductive Wake where
-  | cqe (c : Ring.Cqe)
-  | ready
-  | cancelled (e : IO.Error)
+/-- A parked fiber's continuation is resumed with the completion of its ring operation, with
+`ready` (no completion) when what it waited for off the ring is there, or with an error when it
+is cancelled off the ring (one whose ring operation is in flight stays parked until that
+operation's own completion).  The completion is passed as it is, never wrapped: a wrapper the
+continuation took apart would keep the completion, and so its buffer, shared. -/
+abbrev Resume := Except IO.Error Ring.Cqe → IO Unit
 
+/-- What a fiber parked off the ring is resumed with when it may go on. -/
+def ready : Except IO.Error Ring.Cqe := Except.ok Inhabited.default
+
+/-- A parked fiber: its context, its continuation, and whether its ring operation is in flight. -/
 structure Waiter where
   cancel : Cancel
-  wake : Wake → IO Unit
+  resume : Resume
   onRing : Bool
   /-- A switch waiting for its children: no deadlock is declared on it while they can run. -/
   join : Bool := false
   cancelSent : Bool := false
 
+/-- One entry of the table of parked fibers; `gen` changes each time the entry is reused. -/
 structure Slot where
   gen : UInt32
   waiter : Option Waiter
 
 instance : Inhabited Slot := ⟨{ gen := 1, waiter := none }⟩
 
+/-- The parked fibers, by slot, with the free slots and the counts the run loop needs. -/
 structure Table where
   slots : Array Slot := #[]
   free : Array Nat := #[]
@@ -101,6 +106,7 @@ structure Sched where
 
 namespace Sched
 
+/-- A scheduler over `ring`, with nothing ready and nothing parked. -/
 def new (ring : Ring) : IO Sched := do
   pure { ring := ring, runQueue := ← IO.mkRef #[], table := ← IO.mkRef {}, depth := ← IO.mkRef 0 }
 
@@ -118,6 +124,7 @@ resumed by the run loop: then it bounces through the run queue. -/
   else
     s.enqueue act
 
+/-- The `userData` that names slot `i` in generation `gen`. -/
 def tagOf (gen : UInt32) (i : Nat) : UInt64 :=
   gen.toUInt64 <<< 32 ||| i.toUInt64
 
@@ -156,7 +163,7 @@ def dispatch (s : Sched) (c : Ring.Cqe) : IO Unit := do
   if c.userData == 0 then return
   if let some w ← s.unpark c.userData then
     s.depth.set 0
-    w.wake (Wake.cqe c)
+    w.resume (Except.ok c)
 
 /-- The error a fiber sees when its context was cancelled because of `reason`. -/
 def cancelledBy (reason : IO.Error) : IO.Error :=
@@ -201,7 +208,7 @@ def cancel (s : Sched) (c : Cancel) (reason : IO.Error) : IO Unit := do
         { t with slots := t.slots.modify i fun slot => { slot with waiter := some { w with cancelSent := true } } }
       s.ring.cancel tag 0
     else if let some w ← s.unpark tag then
-      s.enqueue (w.wake (Wake.cancelled why))
+      s.enqueue (w.resume (Except.error why))
 
 /-- How many ready fibers a turn of the run loop runs before it looks at the ring again. -/
 def turnBudget : Nat := 1024
@@ -229,7 +236,7 @@ error rather than hang. -/
 def deadlock (s : Sched) : IO Unit := do
   for v in ← s.select fun w => pure !w.join do
     if let some w ← s.unpark v.1 then
-      s.enqueue (w.wake (Wake.cancelled (IO.userError
+      s.enqueue (w.resume (Except.error (IO.userError
         "Fiber: deadlock: every fiber waits for a promise that no running fiber can resolve")))
 
 /-- One turn of the run loop: run what is ready, then wait for completions (or only collect
