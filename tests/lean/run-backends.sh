@@ -65,6 +65,30 @@ for test in "$here"/run/uring_*.lean; do
   done
 done
 
+# The fiber tests again, linked with ASan (all) and TSan (the threaded ones): the runtime itself
+# is not instrumented, so this catches what the sanitizers' allocator and interceptors see
+# (a buffer freed twice or while the kernel still writes it, a leak, a race on a pthread or a
+# syscall), under both backends, with the expected output.
+for test in "$here"/run/uring_fiber_*.lean; do
+  name=$(basename "$test" .lean)
+  [[ -z $filter || $name == *$filter* || sanitizers == *$filter* ]] || continue
+  [ -f "$tmp/$name.c" ] || continue
+  sans=address
+  [[ $name == *threads* || $name == *cancel* ]] && sans="address thread"
+  for san in $sans; do
+    bin=$tmp/$name.$san
+    if ! "$leanc" -fsanitize=$san -o "$bin" "$tmp/$name.c" > "$bin.log" 2>&1; then
+      fail "$name: link with -fsanitize=$san"; head -n 20 "$bin.log"; continue
+    fi
+    for backend in uring posix; do
+      expected=$test.expected.out
+      [ "$backend" = posix ] && [ -f "$test.posix.expected.out" ] && expected=$test.posix.expected.out
+      run "$name.$backend.$san" "$expected" /dev/null env LEAN_IO_BACKEND=$backend \
+        TSAN_OPTIONS="suppressions=$here/tsan.supp" "$bin"
+    done
+  done
+done
+
 # The README's Lean examples compile and run: under uring every one, and those above the ring
 # (which import more than Init.IO.Ring) under posix too, with the same output.
 if [[ -z $filter || readme == *$filter* ]]; then

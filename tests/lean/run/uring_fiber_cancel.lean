@@ -12,9 +12,10 @@ def openFds : IO Nat := do
 
 def closeFd (fd : Int) : Fiber Unit := Fiber.close fd
 
-/-- `s` in a buffer with room for 16 more bytes. -/
+/-- `s` in a buffer with room for 64 KiB more: big enough to come from malloc, not from Lean's
+small-object allocator, so that the sanitizer runs (run-backends.sh) see its memory. -/
 def withRoom (s : String) : ByteArray :=
-  s.toUTF8.data.foldl (init := ByteArray.mkEmpty (s.length + 16)) fun b c => b.push c
+  s.toUTF8.data.foldl (init := ByteArray.mkEmpty (s.length + 65536)) fun b c => b.push c
 
 def main : IO Unit := do
   let before ← openFds
