@@ -7,7 +7,9 @@
    (ops.h), and a close never needs the ring.  The open shows the difference: under posix
    and auto (which falls back to POSIX for that thread, and says so once on stderr: checked
    by run-backends.sh) it fails with EMFILE, and under a forced uring with an IO.Error that
-   says the thread has no ring (ringless.<backend>.expected.out). -/
+   says the thread has no ring (ringless.<backend>.expected.out).  Fibers follow the same
+   rule: on the emulated ring under posix and auto, refused under a forced uring. -/
+import Init.IO.Fiber
 open IO.FS
 
 def fdCount : IO Nat := do
@@ -41,6 +43,10 @@ def scenario : IO Unit := do
   match t.get with
   | Except.ok _ => IO.println "open in a task without a ring: ok"
   | Except.error e => IO.println s!"open in a task without a ring: {e}"
+  let t ← IO.asTask (IO.Fiber.run do IO.Fiber.sleep 1; IO.Fiber.nop; pure "ran") Task.Priority.dedicated
+  match t.get with
+  | Except.ok s => IO.println s!"fibers in a task without a ring: {s}"
+  | Except.error e => IO.println s!"fibers in a task without a ring: {e}"
   -- `dropped` is not used below: the task's closure holds its last reference
   let t ← IO.asTask (dropped.putStr (payload "task")) Task.Priority.dedicated
   match t.get with
