@@ -3,7 +3,7 @@
 # missing packages, so an offline machine that already has them passes straight through.
 set -euo pipefail
 pkgs=(clang cmake make git rsync patch ccache python3 libgmp-dev libgtest-dev liburing-dev spin
-      elan libclang-rt-14-dev)
+      elan libclang-rt-14-dev socat)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -154,6 +154,40 @@ io_uring_sqe splice_sqe(int in, uint64_t off_in, int out, uint64_t off_out, unsi
 	return sqe;
 }
 
+io_uring_sqe fsync_sqe(int fd, unsigned flags)
+{
+	io_uring_sqe sqe = sqe_of(IORING_OP_FSYNC, fd);
+	sqe.fsync_flags = flags;
+	return sqe;
+}
+
+io_uring_sqe mkdirat_sqe(int dirfd, const std::string &path, mode_t mode)
+{
+	io_uring_sqe sqe = sqe_of(IORING_OP_MKDIRAT, dirfd);
+	sqe.addr = (uintptr_t)path.c_str();
+	sqe.len = mode;
+	return sqe;
+}
+
+io_uring_sqe unlinkat_sqe(int dirfd, const std::string &path, unsigned flags)
+{
+	io_uring_sqe sqe = sqe_of(IORING_OP_UNLINKAT, dirfd);
+	sqe.addr = (uintptr_t)path.c_str();
+	sqe.unlink_flags = flags;
+	return sqe;
+}
+
+io_uring_sqe renameat_sqe(int olddir, const std::string &oldpath, int newdir,
+			  const std::string &newpath, unsigned flags)
+{
+	io_uring_sqe sqe = sqe_of(IORING_OP_RENAMEAT, olddir);
+	sqe.addr = (uintptr_t)oldpath.c_str();
+	sqe.len = (uint32_t)newdir;
+	sqe.addr2 = (uintptr_t)newpath.c_str();
+	sqe.rename_flags = flags;
+	return sqe;
+}
+
 io_uring_sqe shutdown_sqe(int fd, int how)
 {
 	io_uring_sqe sqe = sqe_of(IORING_OP_SHUTDOWN, fd);
@@ -242,6 +276,33 @@ struct Scene {
 		sqe.addr = (uintptr_t)&s->sin;
 		sqe.off = sizeof s->sin;
 		return lu_slots_submit(t, slot, &sqe);
+	}
+
+	// A connect to (family, bytes, port) whose sockaddr lives in the slot, as connectTo's.
+	int connect_addr(int fd, unsigned family, const std::vector<uint8_t> &bytes, uint16_t port,
+			 uint64_t ud)
+	{
+		lu_sockaddr a;
+		int len = lu_sockaddr_make(&a, family, bytes.data(), bytes.size(), port);
+		if (len < 0)
+			return len;
+		int slot = lu_slots_prepare(t, ud, PLAIN, 0);
+		if (slot < 0)
+			return slot;
+		lu_slot_scratch *s = lu_slots_scratch(t, slot);
+		memcpy(s, &a, (size_t)len);
+		io_uring_sqe sqe = sqe_of(IORING_OP_CONNECT, fd);
+		sqe.addr = (uintptr_t)s;
+		sqe.off = (uint64_t)len;
+		return lu_slots_submit(t, slot, &sqe);
+	}
+
+	// Submit one operation and log its completion: for steps whose order matters (the
+	// kernel runs mkdirat, unlinkat and renameat on io-wq, concurrently within a batch).
+	void step(io_uring_sqe sqe, uint64_t ud)
+	{
+		ASSERT_EQ(submit(sqe, ud), 0);
+		record(wait_all());
 	}
 
 	static void collect(void *ctx, const lu_slot_cqe *c)
@@ -429,6 +490,111 @@ TEST(Emu, OpenatStatxClose)
 		  "ud=1 res=-2 flags=0\nud=2 fd flags=0\nud=3 res=-21 flags=0\n"
 		  "ud=4 res=0 flags=0\nud=5 res=-9 flags=0\nclosed yes\n"
 		  "ud=6 res=0 flags=0\nud=7 res=-2 flags=0\nsize 3 mode 640\n");
+}
+
+TEST(Emu, FsyncAndFdatasyncAndTheirErrors)
+{
+	std::string log = differential([](Scene &r) {
+		TempDir dir;
+		std::string path = dir.path("f");
+		int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		ASSERT_GE(fd, 0);
+		ASSERT_EQ(write(fd, "data", 4), 4);
+		int ro = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+		int p[2];
+		ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+		ASSERT_EQ(r.submit(fsync_sqe(fd, 0), 1), 0);
+		ASSERT_EQ(r.submit(fsync_sqe(fd, IORING_FSYNC_DATASYNC), 2), 0);
+		ASSERT_EQ(r.submit(fsync_sqe(ro, 0), 3), 0);        // read-only: syncs all the same
+		ASSERT_EQ(r.submit(fsync_sqe(987654, 0), 4), 0);    // not open
+		ASSERT_EQ(r.submit(fsync_sqe(p[1], 0), 5), 0);      // a pipe has no fsync
+		ASSERT_EQ(r.submit(fsync_sqe(fd, 0x80), 6), 0);     // an unknown flag
+		r.record(r.wait_all());
+		for (int f : { fd, ro, p[0], p[1] })
+			close(f);
+		r.note("file '" + file_at(AT_FDCWD, path.c_str()) + "'");
+	});
+	EXPECT_EQ(log,
+		  "ud=1 res=0 flags=0\nud=2 res=0 flags=0\nud=3 res=0 flags=0\n"
+		  "ud=4 res=-9 flags=0\nud=5 res=-22 flags=0\nud=6 res=-22 flags=0\n"
+		  "file 'data'\n");
+}
+
+// mkdirat, unlinkat (with and without AT_REMOVEDIR) and renameat, and the errors a program
+// meets: EEXIST, ENOENT, ENOTEMPTY, EISDIR, ENOTDIR, and renameat2's RENAME_NOREPLACE.
+TEST(Emu, MkdiratUnlinkatRenameat)
+{
+	std::string log = differential([](Scene &r) {
+		TempDir dir;
+		std::string d = dir.path("d"), f = dir.path("d/f"), g = dir.path("g");
+		std::string missing = dir.path("no/such"), top = dir.path("");
+		std::string sub = "sub", a = "a", b = "b";
+		mode_t old_mask = umask(022);
+		r.step(mkdirat_sqe(AT_FDCWD, d, 0750), 1);
+		r.step(mkdirat_sqe(AT_FDCWD, d, 0750), 2);          // EEXIST
+		r.step(mkdirat_sqe(AT_FDCWD, missing, 0700), 3);    // ENOENT
+		struct stat st {};
+		stat(d.c_str(), &st);
+		char line[64];
+		snprintf(line, sizeof line, "dir %s mode %o", S_ISDIR(st.st_mode) ? "yes" : "no",
+			 st.st_mode & 07777);
+		r.note(line);
+		// Relative to a directory fd; 0777 is masked by the umask.
+		int dfd = open(d.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		ASSERT_GE(dfd, 0);
+		r.step(mkdirat_sqe(dfd, sub, 0777), 4);
+		stat((d + "/sub").c_str(), &st);
+		snprintf(line, sizeof line, "sub mode %o", st.st_mode & 07777);
+		r.note(line);
+		int fd = open(f.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		ASSERT_EQ(write(fd, "F", 1), 1);
+		close(fd);
+		r.step(unlinkat_sqe(AT_FDCWD, d, AT_REMOVEDIR), 5);  // ENOTEMPTY
+		r.step(unlinkat_sqe(AT_FDCWD, d, 0), 6);             // EISDIR
+		r.step(unlinkat_sqe(AT_FDCWD, f, AT_REMOVEDIR), 7);  // ENOTDIR
+		r.step(unlinkat_sqe(AT_FDCWD, f, 0x1), 8);           // an unknown flag: EINVAL
+		// Renames: a file across directory fds, onto a missing name, over an existing one.
+		fd = open(f.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		close(fd);
+		int tfd = open(top.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		fd = openat(tfd, a.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		ASSERT_EQ(write(fd, "A", 1), 1);
+		close(fd);
+		r.step(renameat_sqe(tfd, a, dfd, b, 0), 9);
+		r.note("a '" + file_at(tfd, a.c_str()) + "' d/b '" + file_at(dfd, b.c_str()) + "'");
+		r.step(renameat_sqe(tfd, a, dfd, b, 0), 10);         // ENOENT
+		r.step(renameat_sqe(dfd, b, AT_FDCWD, f, RENAME_NOREPLACE), 11);  // EEXIST
+		r.step(renameat_sqe(dfd, b, AT_FDCWD, f, 0), 12);   // replaces d/f
+		r.note("d/f '" + file_at(AT_FDCWD, f.c_str()) + "' d/b '" + file_at(dfd, b.c_str()) +
+		       "'");
+		ASSERT_EQ(mkdir(g.c_str(), 0700), 0);
+		r.step(renameat_sqe(AT_FDCWD, g, AT_FDCWD, d, 0), 13);  // onto a non-empty dir
+		r.step(renameat_sqe(AT_FDCWD, g, AT_FDCWD, f, 0), 14);  // a dir onto a file: ENOTDIR
+		// Emptied, the directory goes with AT_REMOVEDIR; then it is gone.
+		r.step(unlinkat_sqe(AT_FDCWD, f, 0), 15);
+		r.step(unlinkat_sqe(dfd, sub, AT_REMOVEDIR), 16);
+		r.step(unlinkat_sqe(AT_FDCWD, d, AT_REMOVEDIR), 17);
+		r.step(unlinkat_sqe(AT_FDCWD, d, AT_REMOVEDIR), 18);  // ENOENT
+		r.step(unlinkat_sqe(AT_FDCWD, f, 0), 19);             // ENOENT
+		r.step(unlinkat_sqe(987654, sub, 0), 20);             // a bad dirfd: EBADF
+		r.note(std::string("d ") + (access(d.c_str(), F_OK) == 0 ? "exists" : "gone"));
+		close(dfd);
+		close(tfd);
+		umask(old_mask);
+	});
+	EXPECT_EQ(log,
+		  "ud=1 res=0 flags=0\nud=2 res=-17 flags=0\nud=3 res=-2 flags=0\n"
+		  "dir yes mode 750\n"
+		  "ud=4 res=0 flags=0\nsub mode 755\n"
+		  "ud=5 res=-39 flags=0\nud=6 res=-21 flags=0\nud=7 res=-20 flags=0\n"
+		  "ud=8 res=-22 flags=0\n"
+		  "ud=9 res=0 flags=0\na '<missing>' d/b 'A'\n"
+		  "ud=10 res=-2 flags=0\nud=11 res=-17 flags=0\nud=12 res=0 flags=0\n"
+		  "d/f 'A' d/b '<missing>'\n"
+		  "ud=13 res=-39 flags=0\nud=14 res=-20 flags=0\n"
+		  "ud=15 res=0 flags=0\nud=16 res=0 flags=0\nud=17 res=0 flags=0\n"
+		  "ud=18 res=-2 flags=0\nud=19 res=-2 flags=0\nud=20 res=-9 flags=0\n"
+		  "d gone\n");
 }
 
 TEST(Emu, PipeReadWaitsForAWriteFromAnotherThreadOrALaterSubmission)
@@ -625,6 +791,80 @@ TEST(Emu, ConnectToAClosedPortIsRefused)
 	EXPECT_EQ(log,
 		  "ud=1 res=-111 flags=0\nnonblocking no\nud=5 res=0 flags=0\nnonblocking yes\n"
 		  "ud=2 res=-106 flags=0\nud=3 res=-88 flags=0\nud=4 res=-9 flags=0\n");
+}
+
+
+const std::vector<uint8_t> v4_loopback = { 127, 0, 0, 1 };
+const std::vector<uint8_t> v6_loopback = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
+
+// A TCP listener on (family, bytes):0 made with the socket helpers (ops.h); its port in *port.
+int listener_on(unsigned family, const std::vector<uint8_t> &bytes, uint16_t *port)
+{
+	lu_sockaddr a;
+	int len = lu_sockaddr_make(&a, family, bytes.data(), bytes.size(), 0);
+	int fd = lu_tcp_socket(family);
+	EXPECT_GE(fd, 0);
+	EXPECT_EQ(lu_bind(fd, &a.sa, (socklen_t)len), 0);
+	EXPECT_EQ(lu_listen(fd, 16), 0);
+	lu_sockaddr got;
+	len = lu_sock_name(fd, false, &got);
+	uint8_t fam, b[16];
+	EXPECT_EQ(lu_sockaddr_split(&got, (socklen_t)len, &fam, b, port), (int)bytes.size());
+	return fd;
+}
+
+// connectTo's addresses: IPv4 and IPv6 loopback, accepted and refused.
+void connect_by_family(unsigned family, const std::vector<uint8_t> &bytes)
+{
+	std::string log = differential([&](Scene &r) {
+		uint16_t port, closed;
+		int l = listener_on(family, bytes, &port);
+		close(listener_on(family, bytes, &closed));
+		int c = lu_tcp_socket(family), c2 = lu_tcp_socket(family);
+		ASSERT_EQ(r.connect_addr(c, family, bytes, port, 1), 0);
+		ASSERT_EQ(r.connect_addr(c2, family, bytes, closed, 2), 0);
+		r.record(r.wait_all());
+		pollfd pl = { l, POLLIN, 0 };
+		ASSERT_EQ(poll(&pl, 1, 5000), 1) << "no connection to accept";
+		int s = accept4(l, nullptr, nullptr, SOCK_CLOEXEC);
+		ASSERT_GE(s, 0);
+		lu_sockaddr peer, mine;
+		uint8_t fam = 0, b1[16], b2[16];
+		uint16_t p1 = 0, p2 = 0;
+		int n1 = lu_sockaddr_split(&peer, (socklen_t)lu_sock_name(s, true, &peer), &fam, b1, &p1);
+		int n2 = lu_sockaddr_split(&mine, (socklen_t)lu_sock_name(c, false, &mine), &fam, b2, &p2);
+		bool same = n1 == n2 && n1 == (int)bytes.size() && memcmp(b1, b2, (size_t)n1) == 0 &&
+			    memcmp(b1, bytes.data(), bytes.size()) == 0 && p1 == p2;
+		r.note(std::string("family ") + std::to_string(fam) + " peer is client " +
+		       (same ? "yes" : "no"));
+		ASSERT_EQ(write(c, "hi", 2), 2);
+		char buf[4] = {};
+		r.note(std::string("accepted reads '") + (read(s, buf, 2) == 2 ? buf : "") + "'");
+		// The other family's address on this socket: the kernel's verdict, for both.
+		int c3 = lu_tcp_socket(family);
+		ASSERT_EQ(r.connect_addr(c3, family == 4 ? 6 : 4, family == 4 ? v6_loopback : v4_loopback,
+					 port, 3), 0);
+		r.record(r.wait_all());
+		for (int fd : { l, c, c2, c3, s })
+			close(fd);
+	});
+	EXPECT_EQ(log, family == 4 ?
+		  "ud=1 res=0 flags=0\nud=2 res=-111 flags=0\nfamily 4 peer is client yes\n"
+		  "accepted reads 'hi'\nud=3 res=-97 flags=0\n" :
+		  "ud=1 res=0 flags=0\nud=2 res=-111 flags=0\nfamily 6 peer is client yes\n"
+		  "accepted reads 'hi'\nud=3 res=-22 flags=0\n");
+}
+
+TEST(Emu, ConnectToIpv4LoopbackFromAddressBytes)
+{
+	connect_by_family(4, v4_loopback);
+}
+
+TEST(Emu, ConnectToIpv6Loopback)
+{
+	if (!has_ipv6_loopback())
+		GTEST_SKIP() << "no IPv6 loopback (::1) on this machine";
+	connect_by_family(6, v6_loopback);
 }
 
 TEST(Emu, RecvSendShutdownOnLoopback)
@@ -1071,7 +1311,7 @@ TEST(Emu, AWaitingReadWhoseFdIsClosedEndsWithEbadf)
 TEST(Emu, UnemulatedFeaturesAreEinval)
 {
 	std::string log = run_on(LU_SLOTS_EMULATED, [](Scene &r) {
-		ASSERT_EQ(r.submit(sqe_of(IORING_OP_FSYNC, 0), 1), 0);
+		ASSERT_EQ(r.submit(sqe_of(IORING_OP_FALLOCATE, 0), 1), 0);
 		io_uring_sqe linked = sqe_of(IORING_OP_NOP, 0);
 		linked.flags = IOSQE_IO_LINK;
 		ASSERT_EQ(r.submit(linked, 2), 0);

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -93,6 +95,20 @@ inline std::string in_child(const std::function<std::string()> &child)
 }
 
 /* CLOCK_MONOTONIC in nanoseconds. */
+// Whether this machine can listen on ::1 (a container may have no IPv6 loopback).
+inline bool has_ipv6_loopback()
+{
+	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	sockaddr_in6 a{};
+	a.sin6_family = AF_INET6;
+	a.sin6_addr = in6addr_loopback;
+	bool ok = bind(fd, (sockaddr *)&a, sizeof a) == 0;
+	close(fd);
+	return ok;
+}
+
 inline int64_t now_ns()
 {
 	timespec ts;

@@ -314,5 +314,33 @@ if want closed && build_env env/closed_std; then
   done
 fi
 
+# 9. File errors that need a small filesystem (ENOSPC, on a tmpfs of 1 MiB mounted here) and an
+# unprivileged user (EACCES, as nobody through setpriv, compiled only: nobody cannot reach the
+# toolchain under root's home): both need root, as CI is.
+if want fs_limits && build_env env/fs_limits; then
+  if [ "$(id -u)" -ne 0 ]; then
+    fail "fs_limits: needs root to mount a small filesystem and to run as nobody"
+  else
+    for backend in uring posix; do
+      for how in compiled interpreted; do
+        prog $how $backend env/fs_limits
+        label=fs_limits.enospc.$backend.$how
+        mkdir -p "$tmp/$label/small"
+        if mount -t tmpfs -o size=1m tmpfs "$tmp/$label/small"; then
+          run "$label" "$here/env/fs_limits.enospc.expected.out" /dev/null "${cmd[@]}" enospc small
+          umount "$tmp/$label/small"
+        else
+          fail "$label: cannot mount a tmpfs"
+        fi
+      done
+      label=fs_limits.eacces.$backend
+      mkdir -p "$tmp/$label" && chmod 755 "$tmp/$label" && cp "$tmp/env-fs_limits" "$tmp/$label/" &&
+        echo secret > "$tmp/$label/secret" && chmod 600 "$tmp/$label/secret"
+      run "$label" "$here/env/fs_limits.eacces.expected.out" /dev/null setpriv --reuid=65534 \
+        --regid=65534 --clear-groups env LEAN_IO_BACKEND=$backend ./env-fs_limits eacces secret
+    done
+  fi
+fi
+
 echo "$passed passed, $failed failed"
 [ $failed -eq 0 ]

@@ -55,3 +55,12 @@ def Cqe.check (c : Cqe) (fname : String := "") : IO Nat :=
 
 end Ring
 end IO
+
+namespace ByteArray
+
+/-- How many bytes the array holds room for: a ring read fills `[size, capacity)`. -/
+@[inline] def capacity (b : @& ByteArray) : Nat := IO.Ring.capacity b
+
+instance : BEq ByteArray := ⟨IO.Ring.bytesEq⟩
+
+end ByteArray

@@ -88,6 +88,27 @@ constant close (r : @& Ring) (fd : @& Int) (userData : UInt64) : IO Unit
 constant statx (r : @& Ring) (dirfd : @& Int) (path : @& String) (flags mask : UInt32)
   (userData : UInt64) : IO Unit
 
+/-- Queue an `fsync(fd)` of the whole file, or an `fdatasync(fd)` when `datasync`. -/
+@[extern "lean_io_ring_fsync"]
+constant fsync (r : @& Ring) (fd : @& Int) (datasync : Bool) (userData : UInt64) : IO Unit
+
+/-- Queue a `mkdirat(dirfd, path, mode)` (`mode` is masked by the umask). -/
+@[extern "lean_io_ring_mkdir_at"]
+constant mkdirAt (r : @& Ring) (dirfd : @& Int) (path : @& String) (mode : UInt32)
+  (userData : UInt64) : IO Unit
+
+/-- Queue an `unlinkat(dirfd, path, flags)`: `flags` `0` removes a file, `AT_REMOVEDIR`
+(`0x200`) an empty directory. -/
+@[extern "lean_io_ring_unlink_at"]
+constant unlinkAt (r : @& Ring) (dirfd : @& Int) (path : @& String) (flags : UInt32)
+  (userData : UInt64) : IO Unit
+
+/-- Queue a `renameat2(oldDir, oldPath, newDir, newPath, flags)` (`flags` `0`: a plain
+rename, replacing `newPath`). -/
+@[extern "lean_io_ring_rename_at"]
+constant renameAt (r : @& Ring) (oldDir : @& Int) (oldPath : @& String) (newDir : @& Int)
+  (newPath : @& String) (flags : UInt32) (userData : UInt64) : IO Unit
+
 /-- Queue an `accept4(fd, NULL, NULL, flags)`; the result is the connection's fd. -/
 @[extern "lean_io_ring_accept"]
 constant accept (r : @& Ring) (fd : @& Int) (flags : UInt32) (userData : UInt64) : IO Unit
@@ -97,6 +118,13 @@ constant accept (r : @& Ring) (fd : @& Int) (flags : UInt32) (userData : UInt64)
 @[extern "lean_io_ring_connect"]
 constant connect (r : @& Ring) (fd : @& Int) (addr : UInt32) (port : UInt16)
   (userData : UInt64) : IO Unit
+
+/-- Queue a `connect` of the socket `fd` to an IPv4 (`family` 4, `addr` 4 bytes) or IPv6
+(`family` 6, `addr` 16 bytes) address, in network order (`[127, 0, 0, 1]`), and `port`.  Any
+other family or byte count fails with an `IO.Error` (invalid argument) and queues nothing. -/
+@[extern "lean_io_ring_connect_to"]
+constant connectTo (r : @& Ring) (fd : @& Int) (family : UInt8) (addr : @& ByteArray)
+  (port : UInt16) (userData : UInt64) : IO Unit
 
 /-- Queue a `recv` into `buffer`'s spare capacity (at most 1 GiB). -/
 @[extern "lean_io_ring_recv"]
@@ -143,6 +171,13 @@ instead of a fresh allocation (whose pages the kernel must fault in on every rea
 when `buffer` is not shared, else a new buffer of the same capacity. -/
 @[extern "lean_io_ring_clear"]
 def clear (buffer : ByteArray) : ByteArray := ByteArray.empty
+
+/-- How many bytes `buffer` holds room for (`ByteArray.capacity`): a read fills
+`[size, capacity)`. -/
+@[extern "lean_io_ring_capacity"] constant capacity (buffer : @& ByteArray) : Nat
+
+/-- Whether two byte arrays hold the same bytes (`memcmp`; the `BEq ByteArray` instance). -/
+@[extern "lean_io_ring_bytes_eq"] constant bytesEq (a b : @& ByteArray) : Bool
 
 /-- The result and the buffer, taken out of the completion (an empty buffer if it held none).
 The completion is consumed, so the buffer comes out unshared: a later read into it (`clear`)

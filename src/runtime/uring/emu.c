@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -362,6 +363,24 @@ static int splice_op(struct op *o)
 	return o->pipe_in ? wait_for(o, in, POLLIN) : wait_for(o, out, POLLOUT);
 }
 
+/*
+ * The kernel's fsync checks its flags, then syncs [off, off + len) (len 0: to the end) with
+ * vfs_fsync_range; userspace has no ranged fsync, so a range syncs the whole file here (more
+ * than asked, never less).  EINTR is retried, as ops.h's twins do.
+ */
+static int fsync_op(struct op *o)
+{
+	unsigned flags = o->sqe.fsync_flags;
+	int r;
+
+	if (flags & ~IORING_FSYNC_DATASYNC)
+		return -EINVAL;
+	do
+		r = flags & IORING_FSYNC_DATASYNC ? fdatasync(o->sqe.fd) : fsync(o->sqe.fd);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
 static int run(struct op *o)
 {
 	const struct io_uring_sqe *s = &o->sqe;
@@ -398,6 +417,16 @@ static int run(struct op *o)
 		return shutdown(s->fd, (int)s->len) < 0 ? -errno : 0;
 	case IORING_OP_SPLICE:
 		return splice_op(o);
+	case IORING_OP_FSYNC:
+		return fsync_op(o);
+	case IORING_OP_MKDIRAT:
+		return mkdirat(s->fd, (const char *)(uintptr_t)s->addr, (mode_t)s->len) < 0 ? -errno : 0;
+	case IORING_OP_UNLINKAT:
+		return unlinkat(s->fd, (const char *)(uintptr_t)s->addr, (int)s->unlink_flags) < 0 ?
+			       -errno : 0;
+	case IORING_OP_RENAMEAT:
+		return renameat2(s->fd, (const char *)(uintptr_t)s->addr, (int)s->len,
+				 (const char *)(uintptr_t)s->addr2, s->rename_flags) < 0 ? -errno : 0;
 	default:
 		return -EINVAL;
 	}

@@ -18,8 +18,9 @@
  *
  * What runs when, and why it never blocks the thread where the kernel would not:
  *  - an operation on a regular file, directory or block device (ops.h: the files that never
- *    wait for readiness), and openat, statx, close, shutdown, nop, is its syscall, made at the
- *    next reap, synchronously: the kernel would do the same work inline or in io-wq;
+ *    wait for readiness), and openat, statx, close, fsync, mkdirat, unlinkat, renameat,
+ *    shutdown, nop, is its syscall, made at the next reap, synchronously: the kernel would do
+ *    the same work inline or in io-wq;
  *  - an operation that may wait (on a pipe, FIFO, socket, terminal or character device) is
  *    first tried without blocking (RWF_NOWAIT for read/write, MSG_DONTWAIT for recv/send,
  *    SPLICE_F_NONBLOCK, O_NONBLOCK set around connect); -EAGAIN makes it wait for its fd's
@@ -51,12 +52,14 @@
  * other users of the open file description while the connect(2) runs.
  *
  * Differences from the kernel's io_uring (each where the emulation cannot or need not match):
- *  - opcodes other than NOP, READ, WRITE, OPENAT, CLOSE, STATX, ACCEPT, CONNECT, RECV, SEND,
- *    SHUTDOWN, TIMEOUT, SPLICE and ASYNC_CANCEL complete with -EINVAL (the kernel would run
- *    e.g. FSYNC); so do SQE flags other than IOSQE_ASYNC (links, drain, fixed files, buffer
- *    selection, CQE skipping), a NOP with nop_flags, ASYNC_CANCEL with cancel_flags, and a
- *    TIMEOUT with a completion count (off) or with flags other than IORING_TIMEOUT_ABS and
- *    IORING_TIMEOUT_ETIME_SUCCESS (its clock is always CLOCK_MONOTONIC).  Unused SQE fields are
+ *  - opcodes other than NOP, READ, WRITE, OPENAT, CLOSE, STATX, FSYNC, MKDIRAT, UNLINKAT,
+ *    RENAMEAT, ACCEPT, CONNECT, RECV, SEND, SHUTDOWN, TIMEOUT, SPLICE and ASYNC_CANCEL complete
+ *    with -EINVAL (the kernel would run e.g. FALLOCATE); so do SQE flags other than
+ *    IOSQE_ASYNC (links, drain, fixed files, buffer selection, CQE skipping), a NOP with
+ *    nop_flags, ASYNC_CANCEL with cancel_flags, and a TIMEOUT with a completion count (off) or
+ *    with flags other than IORING_TIMEOUT_ABS and IORING_TIMEOUT_ETIME_SUCCESS (its clock is
+ *    always CLOCK_MONOTONIC).  An FSYNC with a range (off, len) syncs the whole file here
+ *    (userspace has no ranged fsync: more than asked, never less).  Unused SQE fields are
  *    not checked (the kernel refuses some non-zero ones with -EINVAL);
  *  - a batch runs strictly in submission order here; the kernel runs some operations (SHUTDOWN,
  *    SPLICE, file writes it cannot do without blocking, openat or statx of an uncached path)

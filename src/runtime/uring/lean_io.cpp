@@ -69,12 +69,36 @@ extern "C" lean_object *l_IO_Ring_wait___boxed();
 extern "C" lean_object *l_IO_Ring_poll___boxed();
 extern "C" lean_object *l_IO_Ring_inflight___boxed();
 extern "C" lean_object *l_IO_Ring_clear___boxed();
+extern "C" lean_object *l_IO_Ring_capacity___boxed();
+extern "C" lean_object *l_IO_Ring_bytesEq___boxed();
 extern "C" lean_object *l_IO_Ring_Cqe_take___boxed();
 extern "C" lean_object *l_IO_Ring_errorOf___boxed();
 extern "C" lean_object *l_IO_Ring_pipe___boxed();
 extern "C" lean_object *l_IO_Ring_tcpListen___boxed();
 extern "C" lean_object *l_IO_Ring_tcpSocket___boxed();
 extern "C" lean_object *l_IO_Ring_localPort___boxed();
+extern "C" lean_object *l_IO_Ring_fsync___boxed();
+extern "C" lean_object *l_IO_Ring_mkdirAt___boxed();
+extern "C" lean_object *l_IO_Ring_unlinkAt___boxed();
+extern "C" lean_object *l_IO_Ring_renameAt___boxed();
+extern "C" lean_object *l_IO_Ring_connectTo___boxed();
+/* IO.Net.Sys (Init.IO.NetPrim), likewise. */
+extern "C" lean_object *l_IO_Net_Sys_socket___boxed();
+extern "C" lean_object *l_IO_Net_Sys_bind___boxed();
+extern "C" lean_object *l_IO_Net_Sys_listen___boxed();
+extern "C" lean_object *l_IO_Net_Sys_setOption___boxed();
+extern "C" lean_object *l_IO_Net_Sys_getOption___boxed();
+extern "C" lean_object *l_IO_Net_Sys_localAddr___boxed();
+extern "C" lean_object *l_IO_Net_Sys_peerAddr___boxed();
+extern "C" lean_object *l_IO_Net_Sys_accept___boxed();
+extern "C" lean_object *l_IO_Net_Sys_connect___boxed();
+extern "C" lean_object *l_IO_Net_Sys_recv___boxed();
+extern "C" lean_object *l_IO_Net_Sys_send___boxed();
+extern "C" lean_object *l_IO_Net_Sys_shutdown___boxed();
+extern "C" lean_object *l_IO_Net_Sys_close___boxed();
+extern "C" lean_object *l_IO_Net_Sys_copyFileRange___boxed();
+extern "C" lean_object *l_IO_Net_Sys_fdInfo___boxed();
+extern "C" lean_object *l_IO_Net_Sys_setNonblocking___boxed();
 __attribute__((used)) static void *const g_overlay_decls[] = {
 	reinterpret_cast<void *>(l_IO_backendName___boxed),
 	reinterpret_cast<void *>(l_IO_backendReason___boxed),
@@ -103,12 +127,35 @@ __attribute__((used)) static void *const g_overlay_decls[] = {
 	reinterpret_cast<void *>(l_IO_Ring_poll___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_inflight___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_clear___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_capacity___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_bytesEq___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_Cqe_take___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_errorOf___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_pipe___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_tcpListen___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_tcpSocket___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_localPort___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_fsync___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_mkdirAt___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_unlinkAt___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_renameAt___boxed),
+	reinterpret_cast<void *>(l_IO_Ring_connectTo___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_socket___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_bind___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_listen___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_setOption___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_getOption___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_localAddr___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_peerAddr___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_accept___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_connect___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_recv___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_send___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_shutdown___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_close___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_copyFileRange___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_fdInfo___boxed),
+	reinterpret_cast<void *>(l_IO_Net_Sys_setNonblocking___boxed),
 };
 
 namespace {
@@ -426,6 +473,26 @@ extern "C" b_lean_obj_arg lean_uring_error_file_name(int errnum, b_lean_obj_arg 
 	default:
 		return nullptr;
 	}
+}
+
+extern "C" lean_object *lean_uring_errno_error(int neg_errno, b_lean_obj_arg fname)
+{
+	int errnum = -neg_errno;
+	lean_object *empty = lean_mk_string("");
+	b_lean_obj_arg name = fname && lean_string_size(fname) > 1 ? fname : nullptr;
+	name = name ? lean_uring_error_file_name(errnum, name) :
+	       errnum == ENOENT || errnum == EINTR ? empty : nullptr;
+	lean_object *e = lean::decode_io_error(errnum, name);
+	lean_dec(empty);
+	return e;
+}
+
+extern "C" int lean_uring_fd_of(b_lean_obj_arg i)
+{
+	if (!lean_is_scalar(i))
+		return -1;
+	int64_t v = lean_scalar_to_int64(i);
+	return v >= INT32_MIN && v <= INT32_MAX ? (int)v : -1;
 }
 
 /*

@@ -47,6 +47,16 @@ lean_obj_res lean_uring_remove_file(b_lean_obj_arg fname, lean_obj_arg w);
  */
 b_lean_obj_arg lean_uring_error_file_name(int errnum, b_lean_obj_arg fname);
 
+/*
+ * The IO.Error the blocking API gives for the errno -neg_errno, as upstream's decode_io_error
+ * builds it.  An empty or NULL `fname` means "no file": it is left out of the message, except
+ * for the errnos whose IO.Error must carry a name (ENOENT, EINTR).  IO.Ring and IO.Net.Sys use
+ * it (lean_ring.cpp, lean_net.cpp).
+ */
+lean_object *lean_uring_errno_error(int neg_errno, b_lean_obj_arg fname);
+/* An fd passed as a Lean Int; one outside the C int range is -1, which the kernel refuses (EBADF). */
+int lean_uring_fd_of(b_lean_obj_arg i);
+
 /* IO.FS.Metadata from a statx (metadata, and IO.Ring's statx completions). */
 struct statx;
 lean_object *lean_uring_mk_metadata(const struct statx *st);

@@ -20,6 +20,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <string>
@@ -36,7 +37,7 @@ enum kind : uint32_t {
 	KIND_PLAIN,      /* no owner */
 	KIND_FILL,       /* owner 0: a ByteArray the kernel wrote res bytes past its size into */
 	KIND_GIVE,       /* owner 0: a ByteArray the kernel read */
-	KIND_PATH,       /* owner 0: the path String, of no use afterwards */
+	KIND_PATH,       /* owner 0 (and 1, if set): path Strings, of no use afterwards */
 	KIND_STATX,      /* owner 0: the path; owner 1: a ByteArray holding the struct statx */
 };
 
@@ -74,20 +75,10 @@ lean_obj_res user_error(const std::string &msg)
 	return lean_io_result_mk_error(mk_io_user_error(lean_mk_string(msg.c_str())));
 }
 
-/*
- * The blocking API's IO.Error for this errno.  An empty `fname` means "no file": it is left out
- * of the message, except for the errnos whose IO.Error must carry a name (ENOENT, EINTR).
- */
+/* The blocking API's IO.Error for this errno (lean_io.h); shared with lean_net.cpp. */
 lean_object *error_of(int neg_errno, b_lean_obj_arg fname)
 {
-	int errnum = -neg_errno;
-	lean_object *empty = lean_mk_string("");
-	b_lean_obj_arg name = fname && lean_string_size(fname) > 1 ? fname : nullptr;
-	name = name ? lean_uring_error_file_name(errnum, name) :
-	       errnum == ENOENT || errnum == EINTR ? empty : nullptr;
-	lean_object *e = lean::decode_io_error(errnum, name);
-	lean_dec(empty);
-	return e;
+	return lean_uring_errno_error(neg_errno, fname);
 }
 
 lean_obj_res io_error(int neg_errno)
@@ -100,13 +91,9 @@ lean_obj_res ok_unit()
 	return lean_io_result_mk_ok(lean_box(0));
 }
 
-/* An Int fd; one outside the C int range is -1, which the kernel refuses with EBADF. */
 int fd_of(b_lean_obj_arg i)
 {
-	if (!lean_is_scalar(i))
-		return -1;
-	int64_t v = lean_scalar_to_int64(i);
-	return v >= INT32_MIN && v <= INT32_MAX ? (int)v : -1;
+	return lean_uring_fd_of(i);
 }
 
 /* This thread's table if `r` belongs to it; else an error result in *err. */
@@ -223,6 +210,8 @@ lean_object *held_of(const lu_slot_cqe *c)
 	}
 	case KIND_PATH:
 		lean_dec(a);
+		if (b)
+			lean_dec(b);
 		return lean_box(0);
 	default:
 		return lean_box(0);
@@ -390,19 +379,32 @@ extern "C" lean_obj_res lean_io_ring_send(b_lean_obj_arg r, b_lean_obj_arg fd, l
 	return give_op(r, IORING_OP_SEND, fd_of(fd), buf, 0, flags, ud);
 }
 
-/* The kernel reads the path when it takes the SQE, in the next wait: the slot keeps it alive. */
+/*
+ * An operation on one path (openat, mkdirat, unlinkat): the kernel reads the path when it takes
+ * the SQE, in the next wait, so the slot keeps it alive.  `fill` sets the opcode's own fields.
+ */
+template <class Fill>
+lean_obj_res submit_path(b_lean_obj_arg r, uint64_t ud, unsigned flags, uint8_t op,
+			 b_lean_obj_arg dirfd, b_lean_obj_arg path, Fill fill)
+{
+	lean_inc(path);
+	return submit(r, ud, KIND_PATH, flags, path, nullptr, [&](lu_slot_scratch *) {
+		io_uring_sqe sqe = sqe_of(op, fd_of(dirfd));
+		sqe.addr = reinterpret_cast<uintptr_t>(lean_string_cstr(path));
+		fill(sqe);
+		return sqe;
+	});
+}
+
 extern "C" lean_obj_res lean_io_ring_open_at(b_lean_obj_arg r, b_lean_obj_arg dirfd,
 					     b_lean_obj_arg path, uint32_t flags, uint32_t mode,
 					     uint64_t ud, lean_obj_arg)
 {
-	lean_inc(path);
-	return submit(r, ud, KIND_PATH, LU_SLOT_FD_RESULT, path, nullptr, [&](lu_slot_scratch *) {
-		io_uring_sqe sqe = sqe_of(IORING_OP_OPENAT, fd_of(dirfd));
-		sqe.addr = reinterpret_cast<uintptr_t>(lean_string_cstr(path));
-		sqe.open_flags = flags;
-		sqe.len = mode;
-		return sqe;
-	});
+	return submit_path(r, ud, LU_SLOT_FD_RESULT, IORING_OP_OPENAT, dirfd, path,
+			   [&](io_uring_sqe &sqe) {
+				   sqe.open_flags = flags;
+				   sqe.len = mode;
+			   });
 }
 
 extern "C" lean_obj_res lean_io_ring_close(b_lean_obj_arg r, b_lean_obj_arg fd, uint64_t ud,
@@ -429,6 +431,49 @@ extern "C" lean_obj_res lean_io_ring_statx(b_lean_obj_arg r, b_lean_obj_arg dirf
 	});
 }
 
+extern "C" lean_obj_res lean_io_ring_fsync(b_lean_obj_arg r, b_lean_obj_arg fd, uint8_t datasync,
+					   uint64_t ud, lean_obj_arg)
+{
+	return submit(r, ud, KIND_PLAIN, 0, nullptr, nullptr, [&](lu_slot_scratch *) {
+		io_uring_sqe sqe = sqe_of(IORING_OP_FSYNC, fd_of(fd));
+		sqe.fsync_flags = datasync ? IORING_FSYNC_DATASYNC : 0;
+		return sqe;
+	});
+}
+
+extern "C" lean_obj_res lean_io_ring_mkdir_at(b_lean_obj_arg r, b_lean_obj_arg dirfd,
+					      b_lean_obj_arg path, uint32_t mode, uint64_t ud,
+					      lean_obj_arg)
+{
+	return submit_path(r, ud, 0, IORING_OP_MKDIRAT, dirfd, path,
+			   [&](io_uring_sqe &sqe) { sqe.len = mode; });
+}
+
+extern "C" lean_obj_res lean_io_ring_unlink_at(b_lean_obj_arg r, b_lean_obj_arg dirfd,
+					       b_lean_obj_arg path, uint32_t flags, uint64_t ud,
+					       lean_obj_arg)
+{
+	return submit_path(r, ud, 0, IORING_OP_UNLINKAT, dirfd, path,
+			   [&](io_uring_sqe &sqe) { sqe.unlink_flags = flags; });
+}
+
+extern "C" lean_obj_res lean_io_ring_rename_at(b_lean_obj_arg r, b_lean_obj_arg old_dir,
+					       b_lean_obj_arg old_path, b_lean_obj_arg new_dir,
+					       b_lean_obj_arg new_path, uint32_t flags, uint64_t ud,
+					       lean_obj_arg)
+{
+	lean_inc(old_path);
+	lean_inc(new_path);
+	return submit(r, ud, KIND_PATH, 0, old_path, new_path, [&](lu_slot_scratch *) {
+		io_uring_sqe sqe = sqe_of(IORING_OP_RENAMEAT, fd_of(old_dir));
+		sqe.addr = reinterpret_cast<uintptr_t>(lean_string_cstr(old_path));
+		sqe.len = static_cast<uint32_t>(fd_of(new_dir));
+		sqe.addr2 = reinterpret_cast<uintptr_t>(lean_string_cstr(new_path));
+		sqe.rename_flags = flags;
+		return sqe;
+	});
+}
+
 extern "C" lean_obj_res lean_io_ring_accept(b_lean_obj_arg r, b_lean_obj_arg fd, uint32_t flags,
 					    uint64_t ud, lean_obj_arg)
 {
@@ -450,6 +495,26 @@ extern "C" lean_obj_res lean_io_ring_connect(b_lean_obj_arg r, b_lean_obj_arg fd
 		io_uring_sqe sqe = sqe_of(IORING_OP_CONNECT, fd_of(fd));
 		sqe.addr = reinterpret_cast<uintptr_t>(&s->sin);
 		sqe.off = sizeof(s->sin);
+		return sqe;
+	});
+}
+
+/* Family 4 or 6, the address's bytes in network order; a bad address submits nothing. */
+extern "C" lean_obj_res lean_io_ring_connect_to(b_lean_obj_arg r, b_lean_obj_arg fd,
+						uint8_t family, b_lean_obj_arg addr, uint16_t port,
+						uint64_t ud, lean_obj_arg)
+{
+	lu_sockaddr a;
+	int len = lu_sockaddr_make(&a, family, lean_sarray_cptr(addr), lean_sarray_size(addr), port);
+
+	if (len < 0)
+		return io_error(len);
+	static_assert(sizeof(lu_slot_scratch) >= sizeof(lu_sockaddr), "the scratch holds an address");
+	return submit(r, ud, KIND_PLAIN, 0, nullptr, nullptr, [&](lu_slot_scratch *s) {
+		memcpy(s, &a, static_cast<size_t>(len));
+		io_uring_sqe sqe = sqe_of(IORING_OP_CONNECT, fd_of(fd));
+		sqe.addr = reinterpret_cast<uintptr_t>(s);
+		sqe.off = static_cast<uint64_t>(len);
 		return sqe;
 	});
 }
@@ -531,6 +596,17 @@ extern "C" lean_obj_res lean_io_ring_clear(lean_obj_arg buf)
 	size_t capacity = lean_sarray_capacity(buf);
 	lean_dec(buf);
 	return lean_alloc_sarray(1, 0, capacity);
+}
+
+extern "C" lean_obj_res lean_io_ring_capacity(b_lean_obj_arg buf)
+{
+	return lean_usize_to_nat(lean_sarray_capacity(buf));
+}
+
+extern "C" uint8_t lean_io_ring_bytes_eq(b_lean_obj_arg a, b_lean_obj_arg b)
+{
+	size_t n = lean_sarray_size(a);
+	return n == lean_sarray_size(b) && memcmp(lean_sarray_cptr(a), lean_sarray_cptr(b), n) == 0;
 }
 
 /* IO.Ring.Cqe.take: freeing the completion first leaves the buffer with the one reference. */

@@ -19,6 +19,9 @@
 #define LU_OPS_H
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -73,6 +76,32 @@ int lu_ops_unavailable(void);
 
 int lu_bind(int fd, const struct sockaddr *addr, socklen_t addrlen);
 int lu_listen(int fd, int backlog);
+
+/*
+ * TCP addresses as the Lean API passes them: a family (4 or 6), the address's bytes in
+ * network order (4 or 16 of them: 127.0.0.1 is {127, 0, 0, 1}) and a port in host order.
+ */
+union lu_sockaddr {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+};
+/* The sockaddr for these, and its length; -EINVAL for another family or byte count. */
+int lu_sockaddr_make(union lu_sockaddr *out, unsigned family, const uint8_t *bytes, size_t n,
+		     uint16_t port);
+/*
+ * The family (4 or 6), bytes and port of an AF_INET or AF_INET6 sockaddr of `len` bytes: the
+ * byte count (4 or 16), or -EAFNOSUPPORT for any other address.
+ */
+int lu_sockaddr_split(const union lu_sockaddr *a, socklen_t len, uint8_t *family,
+		      uint8_t bytes[16], uint16_t *port);
+/* A blocking TCP socket of family 4 or 6, close-on-exec: the fd, or -errno (-EINVAL: family). */
+int lu_tcp_socket(unsigned family);
+/* getsockname (peer false) or getpeername (true) of `fd` into `out`: the length, or -errno. */
+int lu_sock_name(int fd, bool peer, union lu_sockaddr *out);
+/* Integer-valued setsockopt and getsockopt: 0 (and *value), or -errno. */
+int lu_sockopt_set(int fd, int level, int name, int value);
+int lu_sockopt_get(int fd, int level, int name, int *value);
 /* A TCP socket listening on 127.0.0.1:port (SO_REUSEADDR, backlog SOMAXCONN): fd or -errno. */
 int lu_listen_loopback(const struct lu_ops *ops, uint16_t port);
 

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <string.h>
 #include <sys/socket.h>
 
 int lu_uring_socket(int domain, int type, int protocol)
@@ -160,4 +161,72 @@ int lu_listen_loopback(const struct lu_ops *ops, uint16_t port)
 		return r;
 	}
 	return fd;
+}
+
+int lu_sockaddr_make(union lu_sockaddr *out, unsigned family, const uint8_t *bytes, size_t n,
+		     uint16_t port)
+{
+	memset(out, 0, sizeof *out);
+	if (family == 4 && n == 4) {
+		out->sin.sin_family = AF_INET;
+		out->sin.sin_port = htons(port);
+		memcpy(&out->sin.sin_addr, bytes, 4);
+		return (int)sizeof out->sin;
+	}
+	if (family == 6 && n == 16) {
+		out->sin6.sin6_family = AF_INET6;
+		out->sin6.sin6_port = htons(port);
+		memcpy(&out->sin6.sin6_addr, bytes, 16);
+		return (int)sizeof out->sin6;
+	}
+	return -EINVAL;
+}
+
+int lu_sockaddr_split(const union lu_sockaddr *a, socklen_t len, uint8_t *family,
+		      uint8_t bytes[16], uint16_t *port)
+{
+	if (len >= sizeof a->sin && a->sa.sa_family == AF_INET) {
+		*family = 4;
+		*port = ntohs(a->sin.sin_port);
+		memcpy(bytes, &a->sin.sin_addr, 4);
+		return 4;
+	}
+	if (len >= sizeof a->sin6 && a->sa.sa_family == AF_INET6) {
+		*family = 6;
+		*port = ntohs(a->sin6.sin6_port);
+		memcpy(bytes, &a->sin6.sin6_addr, 16);
+		return 16;
+	}
+	return -EAFNOSUPPORT;
+}
+
+int lu_tcp_socket(unsigned family)
+{
+	if (family != 4 && family != 6)
+		return -EINVAL;
+	return lu_posix_socket(family == 4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC,
+			       IPPROTO_TCP);
+}
+
+int lu_sock_name(int fd, bool peer, union lu_sockaddr *out)
+{
+	socklen_t len = sizeof *out;
+
+	memset(out, 0, sizeof *out);
+	if ((peer ? getpeername(fd, &out->sa, &len) : getsockname(fd, &out->sa, &len)) < 0)
+		return -errno;
+	return (int)len;
+}
+
+int lu_sockopt_set(int fd, int level, int name, int value)
+{
+	return setsockopt(fd, level, name, &value, sizeof value) < 0 ? -errno : 0;
+}
+
+int lu_sockopt_get(int fd, int level, int name, int *value)
+{
+	socklen_t len = sizeof *value;
+
+	*value = 0;
+	return getsockopt(fd, level, name, value, &len) < 0 ? -errno : 0;
 }
