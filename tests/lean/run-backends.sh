@@ -52,7 +52,7 @@ for test in "$here"/run/uring_*.lean; do
   input=/dev/null
   [ -f "$here/run/$name.input" ] && input=$here/run/$name.input
   bin=$tmp/$name.bin
-  if ! (cd "$here/run" && "$lean" -c "$tmp/$name.c" "$test" && "$leanc" -o "$bin" "$tmp/$name.c") \
+  if ! (cd "$here/run" && timeout 300 "$lean" -c "$tmp/$name.c" "$test" && "$leanc" -o "$bin" "$tmp/$name.c") \
        > "$tmp/$name.compile.log" 2>&1; then
     fail "$name: compile"
     head -n 40 "$tmp/$name.compile.log"

@@ -53,28 +53,44 @@ open Sched (cancelledBy)
 @[inline] protected def pure (a : α) : Fiber α := fun ctx k =>
   ctx.sched.step (k (Except.ok a))
 
+/- The continuations of `bind`, `tryCatch` and `tryFinally'` are functions of their own, never
+inlined: inlined, each would copy the rest of the block (`k`) into both arms of its match, and a
+`do` block of n operations would compile to code of size 2^n (ten `try`s took minutes). -/
+
+/-- What `bind` continues with: `f` on a value, or the error passed on. -/
+@[noinline] def bindCont (f : α → Fiber β) (ctx : Ctx) (k : Except IO.Error β → IO Unit) :
+    Except IO.Error α → IO Unit
+  | Except.ok a => f a ctx k
+  | Except.error e => k (Except.error e)
+
 /-- Run `x`, then `f` on its value; an error skips `f`. -/
 @[inline] protected def bind (x : Fiber α) (f : α → Fiber β) : Fiber β := fun ctx k =>
-  x ctx fun r => match r with
-    | Except.ok a => f a ctx k
-    | Except.error e => k (Except.error e)
+  x ctx (bindCont f ctx k)
 
 instance : Monad Fiber where
   pure := Fiber.pure
   bind := Fiber.bind
 
+/-- What `tryCatch` continues with: the value passed on, or the handler on the error. -/
+@[noinline] def catchCont (h : IO.Error → Fiber α) (ctx : Ctx) (k : Except IO.Error α → IO Unit) :
+    Except IO.Error α → IO Unit
+  | Except.ok a => k (Except.ok a)
+  | Except.error e => h e ctx k
+
+/-- What `tryFinally'` continues with: the finaliser, then the value or the first error. -/
+@[noinline] def finallyCont (h : Option α → Fiber β) (ctx : Ctx)
+    (k : Except IO.Error (α × β) → IO Unit) : Except IO.Error α → IO Unit
+  | Except.ok a => h (some a) ctx fun r' => k (r'.map (a, ·))
+  | Except.error e => h none ctx fun r' => k (Except.error (match r' with
+    | Except.ok _ => e
+    | Except.error e' => e'))
+
 instance : MonadExceptOf IO.Error Fiber where
   throw e := fun _ k => k (Except.error e)
-  tryCatch x h := fun ctx k => x ctx fun r => match r with
-    | Except.ok a => k (Except.ok a)
-    | Except.error e => h e ctx k
+  tryCatch x h := fun ctx k => x ctx (catchCont h ctx k)
 
 instance : MonadFinally Fiber where
-  tryFinally' x h := fun ctx k => x ctx fun r => match r with
-    | Except.ok a => h (some a) ctx fun r' => k (r'.map (a, ·))
-    | Except.error e => h none ctx fun r' => match r' with
-      | Except.ok _ => k (Except.error e)
-      | Except.error e' => k (Except.error e')
+  tryFinally' x h := fun ctx k => x ctx (finallyCont h ctx k)
 
 instance : Inhabited (Fiber α) := ⟨fun _ k => k (Except.error (IO.userError "Fiber: no value"))⟩
 
