@@ -34,6 +34,17 @@ structure Fd where
   /-- The cancellation flag its operations carry; `close` sets it. -/
   closeFlag : IO.Ref (Option IO.Error)
 
+/-- Write every byte of `buffer` with `op`, one write of the bytes it is given, which start
+`done` bytes into the whole: the rest is resubmitted after a short write, and the buffer comes
+back.  A write that moves no byte raises instead of looping. -/
+partial def writeAll (op : ByteArray → Nat → Fiber (Nat × ByteArray)) (buffer : ByteArray)
+    (done : Nat := 0) : Fiber ByteArray := do
+  let (n, buffer) ← op buffer done
+  if n < buffer.size then
+    if n == 0 then throw (IO.Error.resourceExhausted none 28 "write: no byte was written")
+    discard <| writeAll op (buffer.extract n buffer.size) (done + n)
+  pure buffer
+
 /-- Run `f` where nothing cancels it: clean-up that must happen even in a cancelled fiber. -/
 def uncancellable (f : Fiber α) : Fiber α := fun ctx k => do
   f { ctx with cancel := ← Cancel.root } k

@@ -79,7 +79,7 @@ def ofFd (sw : Switch) (fd : Int) (path : String) (append : Bool := false) (owne
   f.fd.closeOn sw
   pure f
 
-/-- `openat(2)` through the ring, with the fd closed again if `k` cannot take it. -/
+/-- `openat(2)` through the ring, close-on-exec. -/
 private def openFd (path : String) (flags perm : UInt32) : Fiber Int :=
   Fiber.openAt Ring.atFdCwd path (flags ||| oCloexec) perm
 
@@ -103,12 +103,8 @@ def pread (f : File) (buffer : ByteArray) (offset : UInt64) : Fiber (Nat × Byte
 
 /-- Write all of `buffer` at `offset` (short writes are resubmitted); the buffer comes back.
 The position does not move. -/
-partial def pwrite (f : File) (buffer : ByteArray) (offset : UInt64) : Fiber ByteArray := do
-  let (n, buffer) ← f.fd.use (Fiber.writeAt f.fd.fd buffer offset)
-  if n ≥ buffer.size then return buffer
-  if n == 0 then throw (IO.Error.resourceExhausted none 28 "write: no byte was written")
-  discard <| f.pwrite (buffer.extract n buffer.size) (offset + n.toUInt64)
-  pure buffer
+def pwrite (f : File) (buffer : ByteArray) (offset : UInt64) : Fiber ByteArray :=
+  writeAll (fun b done => f.fd.use (Fiber.writeAt f.fd.fd b (offset + done.toUInt64))) buffer
 
 /-- Claim `len` bytes at the position: the offset they start at. -/
 private def claim (f : File) (len : Nat) : IO UInt64 :=
@@ -132,16 +128,12 @@ def read (f : File) (buffer : ByteArray) : Fiber (Nat × ByteArray) := do
     throw e
 
 /-- Write all of `buffer` at the position (at the end, in append mode); the buffer comes back. -/
-partial def write (f : File) (buffer : ByteArray) : Fiber ByteArray := do
+def write (f : File) (buffer : ByteArray) : Fiber ByteArray := do
   if f.positioned && !f.append then
     let off ← f.claim buffer.size
     try f.pwrite buffer off catch e => do f.settle off buffer.size 0; throw e
   else
-    let (n, buffer) ← f.fd.use (Fiber.write f.fd.fd buffer)
-    if n ≥ buffer.size then return buffer
-    if n == 0 then throw (IO.Error.resourceExhausted none 28 "write: no byte was written")
-    discard <| f.write (buffer.extract n buffer.size)
-    pure buffer
+    writeAll (fun b _ => f.fd.use (Fiber.write f.fd.fd b)) buffer
 
 /-- The position `read` and `write` use next. -/
 def position (f : File) : Fiber UInt64 := f.pos.get

@@ -246,9 +246,9 @@ partial def copySplice (src : Source) (dst : Sink) (fin fout : Fd) (opts : CopyO
     pout.close
 
 /-- The fast path a sink with an fd offers: see the module's notes. -/
-def fdCopyFrom (dstEp : Endpoint) (src : Source) (dst : Sink) (opts : CopyOptions) :
-    Fiber (Option Nat) := do
+def fdCopyFrom (src : Source) (dst : Sink) (opts : CopyOptions) : Fiber (Option Nat) := do
   let srcEp := src.endpoint
+  let dstEp := dst.endpoint
   match srcEp.file?, dstEp.file? with
   | some fs, some fd =>
     if !fd.append then return some (← copyFiles src dst fs fd opts)
@@ -264,6 +264,11 @@ def fdCopyFrom (dstEp : Endpoint) (src : Source) (dst : Sink) (opts : CopyOption
     else pure none
   | _, _ => pure none
 
+/-- A sink over an fd, offering `fdCopyFrom`'s fast paths. -/
+def fdSink (name : String) (ep : Endpoint) (write : ByteArray → Fiber ByteArray) : Sink :=
+  let plain : Sink := { name := name, endpoint := ep, write := write }
+  { plain with copyFrom := fun src opts => fdCopyFrom src plain opts }
+
 /-- Copy everything `src` gives into `dst` until `src` ends: the count.  The sink's fast path
 is tried first (see the module's notes). -/
 def copy [ToSource α] [ToSink β] (src : α) (dst : β) (opts : CopyOptions := {}) : Fiber Nat := do
@@ -273,30 +278,24 @@ def copy [ToSource α] [ToSink β] (src : α) (dst : β) (opts : CopyOptions := 
   | some n => pure n
   | none => copyGeneric src dst opts
 
+/-- A file's endpoint: a file with its position for a regular file, else a stream. -/
+private def fileEndpoint (f : File) : Endpoint :=
+  { kind := if f.positioned then Kind.file else Kind.other, fd? := some f.fd,
+    file? := if f.positioned then some f else none }
+
 instance : ToSource File where
-  toSource f := {
-    name := f.path,
-    endpoint := { kind := if f.positioned then Kind.file else Kind.other, fd? := some f.fd,
-                  file? := if f.positioned then some f else none },
-    read := f.read }
+  toSource f := { name := f.path, endpoint := fileEndpoint f, read := f.read }
 
 instance : ToSink File where
-  toSink f :=
-    let ep : Endpoint := {
-      kind := if f.positioned then Kind.file else Kind.other, fd? := some f.fd,
-      file? := if f.positioned then some f else none }
-    { name := f.path, endpoint := ep, write := f.write, copyFrom := fun src opts =>
-        fdCopyFrom ep src { name := f.path, endpoint := ep, write := f.write } opts }
+  toSink f := fdSink f.path (fileEndpoint f) f.write
+
+private def socketEndpoint (s : Net.Socket) : Endpoint := { kind := Kind.socket, fd? := some s.fd }
 
 instance : ToSource Net.Socket where
-  toSource s := {
-    name := s.fd.name, endpoint := { kind := Kind.socket, fd? := some s.fd }, read := s.recv }
+  toSource s := { name := s.fd.name, endpoint := socketEndpoint s, read := s.recv }
 
 instance : ToSink Net.Socket where
-  toSink s :=
-    let ep : Endpoint := { kind := Kind.socket, fd? := some s.fd }
-    { name := s.fd.name, endpoint := ep, write := s.sendAll, copyFrom := fun src opts =>
-        fdCopyFrom ep src { name := s.fd.name, endpoint := ep, write := s.sendAll } opts }
+  toSink s := fdSink s.fd.name (socketEndpoint s) s.sendAll
 
 /-- A pipe, a terminal or any other stream fd (the standard streams included), read and written
 at the kernel's position. -/
@@ -322,12 +321,8 @@ def read (p : Pipe) (buffer : ByteArray) : Fiber (Nat × ByteArray) :=
   p.fd.use (Fiber.read p.fd.fd buffer)
 
 /-- Write every byte of `buffer`, at the kernel's position. -/
-partial def write (p : Pipe) (buffer : ByteArray) : Fiber ByteArray := do
-  let (n, buffer) ← p.fd.use (Fiber.write p.fd.fd buffer)
-  if n < buffer.size then
-    if n == 0 then throw (IO.Error.resourceExhausted none 28 "write: no byte was written")
-    discard <| p.write (buffer.extract n buffer.size)
-  pure buffer
+def write (p : Pipe) (buffer : ByteArray) : Fiber ByteArray :=
+  writeAll (fun b _ => p.fd.use (Fiber.write p.fd.fd b)) buffer
 
 /-- Close now (after the operations in flight). -/
 def close (p : Pipe) : Fiber Unit := p.fd.close
@@ -341,10 +336,7 @@ instance : ToSource Pipe where
   toSource p := { name := p.fd.name, endpoint := p.endpoint, read := p.read }
 
 instance : ToSink Pipe where
-  toSink p :=
-    let ep := p.endpoint
-    { name := p.fd.name, endpoint := ep, write := p.write, copyFrom := fun src opts =>
-        fdCopyFrom ep src { name := p.fd.name, endpoint := ep, write := p.write } opts }
+  toSink p := fdSink p.fd.name p.endpoint p.write
 
 /-- The standard input as a `Pipe` (not closed by the switch).  Bytes the runtime's own `stdin`
 stream has read ahead are not in it: read stdin one way or the other. -/

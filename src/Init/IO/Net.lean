@@ -324,10 +324,8 @@ def send (s : Socket) (buffer : ByteArray) : Fiber (Nat × ByteArray) :=
 
 /-- Send every byte of `buffer`, resubmitting the rest after a short send; the buffer comes
 back. -/
-partial def sendAll (s : Socket) (buffer : ByteArray) : Fiber ByteArray := do
-  let (n, buffer) ← s.send buffer
-  if n < buffer.size then discard <| s.sendAll (buffer.extract n buffer.size)
-  pure buffer
+def sendAll (s : Socket) (buffer : ByteArray) : Fiber ByteArray :=
+  writeAll (fun b _ => s.send b) buffer
 
 /-- Shut down the reading side (`0`), the writing side (`1`) or both (`2`). -/
 def shutdown (s : Socket) (how : UInt32) : Fiber Unit :=
