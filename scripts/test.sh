@@ -2,7 +2,8 @@
 # The test command. Tier 1 (no Lean) always runs: the C core's GoogleTest suite, plain and under
 # ASan+UBSan and TSan, and the Spin model of the ring's memory ordering. Tier 2 runs whenever an
 # upstream lean4 checkout is found (see scripts/build-toolchain.sh): the toolchain build, the
-# spec's proofs and conformance, our Lean tests under both backends, and upstream's suite.
+# spec's proofs and conformance, our Lean tests and the demos under both backends, and
+# upstream's suite.
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CACHE=${LEAN_URING_CACHE:-$HOME/.cache/lean-uring}
@@ -43,6 +44,8 @@ case $? in
     spec/conformance.sh "$stage1/bin" "$ROOT/build/tier1-plain/lu_tests"
   step "tier 2: Lean tests, uring vs posix, compiled and interpreted" \
     tests/lean/run-backends.sh "$stage1"
+  step "tier 2: the README's quick start, as written" tests/readme.sh "$stage1"
+  step "tier 2: demos (urcp, echo, http), uring vs posix" tests/demos/run.sh "$stage1"
   step "tier 2: upstream test suite, uring vs posix" scripts/upstream-suite.sh "$CACHE/build"
   ;;
 2)

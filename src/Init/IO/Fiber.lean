@@ -189,12 +189,12 @@ def openAt (dirfd : Int) (path : String) (flags mode : UInt32) : Fiber Int := do
 def close (fd : Int) : Fiber Unit := do
   discard <| check (← submit fun r u => r.close fd u)
 
-/-- `statx(dirfd, path, flags, mask)`: the file's metadata. -/
-def statx (dirfd : Int) (path : String) (flags mask : UInt32) : Fiber IO.FS.Metadata := do
+/-- `statx(dirfd, path, flags, mask)`: what it found (`Ring.Stat`). -/
+def statx (dirfd : Int) (path : String) (flags mask : UInt32) : Fiber Ring.Stat := do
   let c ← submit fun r u => r.statx dirfd path flags mask u
   discard <| check c path
   match c.held with
-  | Ring.Held.metadata m => pure m
+  | Ring.Held.stat s => pure s
   | _ => throw (internal "statx completed without metadata")
 
 /-- Accept a connection on the listening socket `fd`: the connection's fd. -/

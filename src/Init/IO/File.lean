@@ -20,7 +20,8 @@ Switch.run fun sw => do
 * **Errors** are those of the blocking `IO.FS` API, with the same kinds and file names:
   opening names the path, reading and writing name nothing, as `IO.FS.Handle` does.
 * `readDir` lists a directory with one blocking `getdents64` loop: the ring has no opcode for
-  it, so the thread's other fibers wait while it runs.
+  it, so the thread's other fibers wait while it runs.  The same holds for `readlink`,
+  `symlink`, `chmod` and `setMode`, each one short syscall.
 -/
 prelude
 import Init.IO.Fd
@@ -60,6 +61,12 @@ def sIfdir : UInt32 := 0o040000
 def sIfifo : UInt32 := 0o010000
 def sIfsock : UInt32 := 0o140000
 def sIfchr : UInt32 := 0o020000
+def sIflnk : UInt32 := 0o120000
+/-- `statx`'s flags and mask: the path is empty (the fd itself), a final link is not followed,
+and the basic fields (`STATX_BASIC_STATS`). -/
+def atEmptyPath : UInt32 := 0x1000
+def atSymlinkNofollow : UInt32 := 0x100
+def statxBasicStats : UInt32 := 0x7ff
 
 /-- The flags `IO.FS.Handle.mk` opens with for each mode, as `fopen` maps them. -/
 def flagsOf : IO.FS.Mode → UInt32
@@ -141,9 +148,17 @@ def position (f : File) : Fiber UInt64 := f.pos.get
 /-- Move the position (a regular file's only). -/
 def seek (f : File) (offset : UInt64) : Fiber Unit := f.pos.set offset
 
+/-- `statx` on the open file, with its mode, inode and link count. -/
+def statx (f : File) : Fiber Ring.Stat :=
+  f.fd.use (Fiber.statx f.fd.fd "" atEmptyPath statxBasicStats)
+
 /-- `statx` on the open file: its metadata. -/
 def stat (f : File) : Fiber IO.FS.Metadata :=
-  f.fd.use (Fiber.statx f.fd.fd "" 0x1000 0x7ff)
+  return (← f.statx).metadata
+
+/-- Set the open file's permission bits (`fchmod`, a blocking call), umask aside. -/
+def setMode (f : File) (mode : UInt32) : Fiber Unit :=
+  f.fd.use (liftIO (IO.FS.Sys.fchmod f.fd.fd mode))
 
 /-- Flush the file's data (and, unless `dataOnly`, its metadata) to the device. -/
 def fsync (f : File) (dataOnly := false) : Fiber Unit :=
@@ -175,7 +190,26 @@ def readDir (path : String) : Fiber (Array IO.FS.DirEntry) :=
 
 /-- The metadata of `path`, following symbolic links. -/
 def statPath (path : String) : Fiber IO.FS.Metadata :=
-  Fiber.statx Ring.atFdCwd path 0 0x7ff
+  return (← Fiber.statx Ring.atFdCwd path 0 statxBasicStats).metadata
+
+/-- `statx` of `path` itself, a symbolic link not followed (as `lstat`). -/
+def lstat (path : String) : Fiber Ring.Stat :=
+  Fiber.statx Ring.atFdCwd path atSymlinkNofollow statxBasicStats
+
+/-- The target of the symbolic link `path` (a blocking call: io_uring has no `readlink`). -/
+def readlink (path : String) : Fiber String := liftIO (IO.FS.Sys.readlink path)
+
+/-- Create the symbolic link `path` to `target` (a blocking call). -/
+def symlink (target path : String) : Fiber Unit := liftIO (IO.FS.Sys.symlink target path)
+
+/-- Set the permission bits of `path` (`chmod`, a blocking call), umask aside. -/
+def chmod (path : String) (mode : UInt32) : Fiber Unit := liftIO (IO.FS.Sys.chmod path mode)
+
+/-- Whether `fd` is a terminal (as `isatty`). -/
+def isTerminal (fd : Int) : IO Bool := IO.FS.Sys.isatty fd
+
+/-- The process's umask (see `IO.FS.Sys.umask`: read it before starting threads). -/
+def umask : IO UInt32 := IO.FS.Sys.umask
 
 end File
 end IO

@@ -1,6 +1,7 @@
 /-
-The primitives of `IO.Net.Sys` (lean-uring): plain blocking socket and file syscalls, under
-either backend, for the typed sockets and files above the fiber layer.  Fds are `Int`s, as in
+The primitives of `IO.Net.Sys` and `IO.FS.Sys` (lean-uring): plain blocking socket and file
+syscalls, under either backend, for the typed sockets and files above the fiber layer (the
+file-tree calls io_uring has no opcode for are in `IO.FS.Sys`).  Fds are `Int`s, as in
 `IO.Ring`; an address is a family (`4` or `6`), the address's bytes in network order (4 or 16
 of them: `127.0.0.1` is `[127, 0, 0, 1]`) and a port in host order.  A syscall interrupted by
 a signal is retried; a failure is the `IO.Error` the blocking API gives for its errno.
@@ -82,3 +83,26 @@ constant copyFileRange (fdIn : @& Int) (offIn : UInt64) (fdOut : @& Int) (offOut
 constant setNonblocking (fd : @& Int) (on : Bool) : IO Unit
 
 end IO.Net.Sys
+
+namespace IO.FS.Sys
+
+/-- The target of the symbolic link `path` (`readlink`), whatever its length. -/
+@[extern "lean_io_fs_readlink"] constant readlink (path : @& String) : IO String
+
+/-- Create the symbolic link `path` pointing to `target` (`symlink`). -/
+@[extern "lean_io_fs_symlink"] constant symlink (target path : @& String) : IO Unit
+
+/-- Set the permission bits of `path` (`fchmodat`, following links), umask aside. -/
+@[extern "lean_io_fs_chmod"] constant chmod (path : @& String) (mode : UInt32) : IO Unit
+
+/-- Set the permission bits of the open file `fd` (`fchmod`), umask aside. -/
+@[extern "lean_io_fs_fchmod"] constant fchmod (fd : @& Int) (mode : UInt32) : IO Unit
+
+/-- The process's umask.  Reading it sets it for an instant to `0`: read it before starting
+threads that create files. -/
+@[extern "lean_io_fs_umask"] constant umask : IO UInt32
+
+/-- Whether `fd` is a terminal (`isatty`). -/
+@[extern "lean_io_fs_isatty"] constant isatty (fd : @& Int) : IO Bool
+
+end IO.FS.Sys

@@ -19,14 +19,25 @@ instance : Nonempty Ring := ⟨RingPointed.val⟩
 
 namespace Ring
 
+/-- What `statx` finds: the portable `IO.FS.Metadata` and the POSIX fields a copy of a file tree
+needs.  (The scalars are declared largest first, the order of their layout in the object.) -/
+structure Stat where
+  metadata : IO.FS.Metadata
+  /-- The inode number (`stx_ino`). -/
+  ino : UInt64
+  /-- `stx_mode`: the file type bits (`S_IFMT`) and the permission bits. -/
+  mode : UInt32
+  /-- The number of hard links. -/
+  nlink : UInt32
+
 /-- What an operation held while in flight, given back with its completion: `none` (no buffer,
 or a path or address of no further use), `buffer b` (the buffer moved into `read`, `readAt` or
 `recv`, grown by the bytes read, or into `write`, `writeAt` or `send`, unchanged), or
-`metadata m` (what a successful `statx` found). -/
+`stat s` (what a successful `statx` found). -/
 inductive Held where
   | none
   | buffer (b : ByteArray)
-  | metadata (m : IO.FS.Metadata)
+  | stat (s : Stat)
 
 /-- A completion: what the kernel returned for one submission. -/
 structure Cqe where

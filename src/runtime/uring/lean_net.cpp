@@ -1,5 +1,5 @@
 /*
- * lean_net.cpp - the Lean side of IO.Net.Sys (src/Init/IO/NetPrim.lean): plain blocking
+ * lean_net.cpp - the Lean side of IO.Net.Sys and IO.FS.Sys (src/Init/IO/NetPrim.lean): plain blocking
  * socket and file syscalls, under either backend, for the typed sockets and files above the
  * fiber layer.  Each only converts arguments and results; the addresses are sockops.c's
  * (ops.h), and errors are the blocking API's IO.Error (lean_uring_errno_error, lean_io.h).
@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -226,4 +227,69 @@ extern "C" lean_obj_res lean_io_net_set_nonblocking(b_lean_obj_arg fd, uint8_t o
 	if (want != fl && fcntl(f, F_SETFL, want) < 0)
 		return io_error(-errno);
 	return ok_unit();
+}
+
+/* The file-tree syscalls io_uring has no opcode for (readlink, fchmodat, fchmod, umask,
+ * isatty) and symlinkat, kept here beside the others so that a tree copy needs no ring support
+ * beyond what every kernel we accept has.  Errors name the path. */
+
+extern "C" lean_obj_res lean_io_fs_readlink(b_lean_obj_arg path, lean_obj_arg)
+{
+	const char *p = lean_string_cstr(path);
+	size_t cap = 256;
+
+	for (;;) {
+		char *buf = static_cast<char *>(malloc(cap));
+		if (!buf)
+			return io_error(-ENOMEM);
+		ssize_t n = readlink(p, buf, cap);
+		if (n < 0) {
+			int e = errno;
+			free(buf);
+			return lean_io_result_mk_error(lean_uring_errno_error(-e, path));
+		}
+		/* A result that fills the buffer may have been truncated: grow and retry. */
+		if (static_cast<size_t>(n) < cap) {
+			buf[n] = '\0';
+			lean_object *s = lean_mk_string(buf);
+			free(buf);
+			return lean_io_result_mk_ok(s);
+		}
+		free(buf);
+		cap *= 2;
+	}
+}
+
+extern "C" lean_obj_res lean_io_fs_symlink(b_lean_obj_arg target, b_lean_obj_arg path, lean_obj_arg)
+{
+	if (symlink(lean_string_cstr(target), lean_string_cstr(path)) < 0)
+		return lean_io_result_mk_error(lean_uring_errno_error(-errno, path));
+	return ok_unit();
+}
+
+extern "C" lean_obj_res lean_io_fs_chmod(b_lean_obj_arg path, uint32_t mode, lean_obj_arg)
+{
+	if (fchmodat(AT_FDCWD, lean_string_cstr(path), static_cast<mode_t>(mode), 0) < 0)
+		return lean_io_result_mk_error(lean_uring_errno_error(-errno, path));
+	return ok_unit();
+}
+
+extern "C" lean_obj_res lean_io_fs_fchmod(b_lean_obj_arg fd, uint32_t mode, lean_obj_arg)
+{
+	return unit_or_error(fchmod(fd_of(fd), static_cast<mode_t>(mode)) < 0 ? -errno : 0);
+}
+
+/* umask(2) can only be read by setting it, so it is set back at once; a file another thread
+ * creates in between gets mask 0, so read it before starting threads that create files. */
+extern "C" lean_obj_res lean_io_fs_umask(lean_obj_arg)
+{
+	mode_t m = umask(0);
+
+	umask(m);
+	return lean_io_result_mk_ok(lean_box_uint32(static_cast<uint32_t>(m)));
+}
+
+extern "C" lean_obj_res lean_io_fs_isatty(b_lean_obj_arg fd, lean_obj_arg)
+{
+	return lean_io_result_mk_ok(lean_box(isatty(fd_of(fd)) ? 1 : 0));
 }

@@ -179,13 +179,25 @@ lean_obj_res give_op(b_lean_obj_arg r, uint8_t opcode, int fd, lean_obj_arg buf,
 	});
 }
 
-/* IO.Ring.Held: `none` is a scalar, `buffer` and `metadata` have one field each. */
+/* IO.Ring.Held: `none` is a scalar, `buffer` and `stat` have one field each. */
 lean_object *held(unsigned tag, lean_object *o)
 {
 	lean_object *h = lean_alloc_ctor(tag, 1, 0);
 
 	lean_ctor_set(h, 0, o);
 	return h;
+}
+
+/* IO.Ring.Stat: metadata, then the scalars ino : UInt64, mode nlink : UInt32. */
+lean_object *mk_stat(const struct statx *st)
+{
+	lean_object *s = lean_alloc_ctor(0, 1, sizeof(uint64_t) + 2 * sizeof(uint32_t));
+
+	lean_ctor_set(s, 0, lean_uring_mk_metadata(st));
+	lean_ctor_set_uint64(s, sizeof(void *), st->stx_ino);
+	lean_ctor_set_uint32(s, sizeof(void *) + sizeof(uint64_t), st->stx_mode);
+	lean_ctor_set_uint32(s, sizeof(void *) + sizeof(uint64_t) + sizeof(uint32_t), st->stx_nlink);
+	return s;
 }
 
 lean_object *held_of(const lu_slot_cqe *c)
@@ -204,7 +216,7 @@ lean_object *held_of(const lu_slot_cqe *c)
 		lean_dec(a);
 		lean_object *h = lean_box(0);
 		if (c->res == 0)
-			h = held(2, lean_uring_mk_metadata(reinterpret_cast<struct statx *>(lean_sarray_cptr(b))));
+			h = held(2, mk_stat(reinterpret_cast<struct statx *>(lean_sarray_cptr(b))));
 		lean_dec(b);
 		return h;
 	}

@@ -61,10 +61,10 @@ def main : IO Unit := do
     let (n, _) ← Fiber.read fd (ByteArray.mkEmpty 100)
     say s!"read at end of file: {n}"
     let m ← Fiber.statx Ring.atFdCwd s!"{dir}/f.txt" 0 statxBasic
-    say s!"statx: {m.byteSize} bytes, {repr m.type}"
+    say s!"statx: {m.metadata.byteSize} bytes, {repr m.metadata.type}"
     Fiber.close fd
     attempt "open a missing file" do pure s!"{← Fiber.openAt Ring.atFdCwd s!"{dir}/missing" rdonly 0}"
-    attempt "statx a missing file" do pure s!"{(← Fiber.statx Ring.atFdCwd s!"{dir}/missing" 0 statxBasic).byteSize}"
+    attempt "statx a missing file" do pure s!"{(← Fiber.statx Ring.atFdCwd s!"{dir}/missing" 0 statxBasic).metadata.byteSize}"
     attempt "close a bad fd" do Fiber.close 1000000; pure "closed"
     attempt "read a bad fd" do pure s!"{(← Fiber.read 1000000 (ByteArray.mkEmpty 4)).1}"
     attempt "write to a read-only fd" do

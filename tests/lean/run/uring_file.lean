@@ -21,6 +21,32 @@ def same (what : String) (blocking : IO α) (fiber : Fiber β) : Fiber Unit := d
   let f ← fiberError fiber
   say s!"{what}: {f}{if b == f then "" else s!" (blocking API: {b})"}"
 
+partial def octal (n : Nat) : String :=
+  if n < 8 then toString n else octal (n / 8) ++ toString (n % 8)
+
+def perm (s : Ring.Stat) : String := octal (s.mode &&& (0o7777 : UInt32)).toNat
+
+/-- Modes, inode numbers and symbolic links, as a tree copy needs them. -/
+def modesAndLinks (d : String) : Fiber Unit := do
+  Switch.run fun sw => do
+    let f ← File.create sw s!"{d}/m.sh" (perm := 0o600)
+    f.setMode 0o4751
+    say s!"setMode: {perm (← f.statx)}, regular {(← f.statx).mode &&& File.sIfmt == File.sIfreg}"
+  File.chmod s!"{d}/m.sh" 0o640
+  File.symlink "m.sh" s!"{d}/link"
+  let target := String.mk (List.replicate 300 'y')
+  File.symlink target s!"{d}/long"
+  let l ← File.lstat s!"{d}/link"
+  let s ← Fiber.statx Ring.atFdCwd s!"{d}/link" 0 File.statxBasicStats
+  say s!"chmod: {perm s}; lstat: link {l.mode &&& File.sIfmt == File.sIflnk}, {repr l.metadata.type}"
+  say s!"the link and its target: same inode {l.ino == s.ino}, target's links {s.nlink}"
+  say s!"readlink: {← File.readlink s!"{d}/link"}, a 300-byte target: {(← File.readlink s!"{d}/long") == target}"
+  say s!"symlink over a file: {← fiberError (File.symlink "x" s!"{d}/m.sh")}"
+  say s!"readlink of a file: {← fiberError (File.readlink s!"{d}/m.sh")}"
+  say s!"chmod a missing path: {← fiberError (File.chmod s!"{d}/missing" 0o600)}"
+  say s!"lstat a missing path: {← fiberError (File.lstat s!"{d}/missing")}"
+  say s!"umask: {octal (← File.umask).toNat}"
+
 def main : IO Unit := do
   IO.FS.createDirAll "file_test"
   Fiber.run do
@@ -101,4 +127,5 @@ def main : IO Unit := do
       Switch.run fun sw => do discard <| File.create sw s!"{d}/full/f"
       say s!"rmdir a non-empty directory: {← fiberError (File.rmdir s!"{d}/full")}"
       say s!"stat a missing path: {← fiberError (File.statPath s!"{d}/missing")}"
+    modesAndLinks d
   IO.println "done"

@@ -25,7 +25,7 @@ def held (c : Cqe) : String :=
   match c.held with
   | Held.none => "none"
   | Held.buffer b => s!"buffer {repr (text b)}"
-  | Held.metadata m => s!"metadata size={m.byteSize} type={repr m.type}"
+  | Held.stat s => s!"stat size={s.metadata.byteSize} type={repr s.metadata.type} links={s.nlink} regular={s.mode &&& 0o170000 == 0o100000}"
 
 def one (r : IO.Ring) (what : String) (submit : IO Unit) : IO Cqe := do
   submit

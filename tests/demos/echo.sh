@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The echo demo's test (examples/echo.lean), under LEAN_IO_BACKEND=uring and =posix, in fiber
+# mode (--threads 2) and --blocking mode.  Against each server, tests/demos/echo_check.c opens
+# 500 connections at once, each sending random bytes (1 byte to 600 KiB) and checking every byte
+# echoed, plus 20 that reset their connection mid-stream; then 10 more connections check that
+# the server still serves.  The server must then stop by itself (--max-conns 530), report 530
+# connections served, exit 0 and print nothing on stderr.
+#
+#   tests/demos/echo.sh STAGE1_DIR      (prints PASS/FAIL lines; exit 1 on any failure)
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+stage1=${1:?usage: tests/demos/echo.sh STAGE1_DIR}
+work=$(mktemp -d /tmp/demo-echo.XXXXXX)
+server=
+cleanup() {
+  [ -z "$server" ] || kill "$server" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+failures=0
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+(cd "$ROOT/examples" && "$stage1/bin/lean" -c "$work/echo.c" echo.lean) &&
+  "$stage1/bin/leanc" -O3 -o "$work/echo" "$work/echo.c" &&
+  cc -O2 -o "$work/echo_check" "$ROOT/tests/demos/echo_check.c" ||
+  { echo "FAIL: building echo and echo_check"; exit 1; }
+
+# start_server <backend> <args...>: the server in the background on a free port, once it says
+# it listens; sets $server and $port.
+start_server() {
+  local backend=$1; shift
+  LEAN_IO_BACKEND=$backend "$work/echo" "$@" 0 > "$work/out" 2> "$work/err" &
+  server=$!
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^echo: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/out")
+    [ -n "$port" ] && return 0
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}
+
+# wait_server <seconds>: the server's exit status, or 124 after killing it when it does not end.
+wait_server() {
+  for _ in $(seq $(($1 * 10))); do
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$server" 2>/dev/null && kill "$server"
+  wait "$server"
+  local rc=$?
+  server=
+  return $rc
+}
+
+conns=500 resets=20 after=10
+total=$((conns + resets + after))
+for backend in uring posix; do
+  for mode in "--threads 2" "--blocking"; do
+    name="echo $mode, $backend"
+    # shellcheck disable=SC2086
+    if ! start_server "$backend" $mode --max-conns "$total"; then
+      fail "$name: the server did not start: $(cat "$work/err")"
+      wait_server 1
+      continue
+    fi
+    if "$work/echo_check" -p "$port" -c "$conns" -r "$resets" -s "$port" > "$work/check" 2>&1; then
+      pass "$name: $(cat "$work/check")"
+    else
+      fail "$name: $(cat "$work/check")"
+    fi
+    if "$work/echo_check" -p "$port" -c "$after" -s 7 > "$work/check" 2>&1; then
+      pass "$name: still serving after the resets"
+    else
+      fail "$name: after the resets: $(cat "$work/check")"
+    fi
+    wait_server 20
+    rc=$?
+    served=$(grep -c "^echo: served $total connections$" "$work/out")
+    if [ "$rc" -eq 0 ] && [ "$served" -eq 1 ] && [ ! -s "$work/err" ]; then
+      pass "$name: stopped after $total connections"
+    else
+      fail "$name: exit $rc, output $(tr '\n' ' ' < "$work/out"), stderr $(head -c 500 "$work/err")"
+    fi
+  done
+done
+
+if [ "$failures" -gt 0 ]; then
+  echo "echo demo: $failures failures"
+  exit 1
+fi
+echo "echo demo: all passed"

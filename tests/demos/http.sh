@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The HTTP demo's test (examples/http.lean), under LEAN_IO_BACKEND=uring and =posix, in fiber
+# mode (--threads 2) and --blocking mode: the request set of tests/demos/http_check.py (every
+# answer compared byte for byte, and whether the connection stays open or is closed), the same
+# against a server with --body-size 100000, and a `wrk -c 64 -d 2` run that must see no socket
+# error and only 200s (skipped with a note if wrk is not installed).  The server must print
+# nothing on stderr.
+#
+#   tests/demos/http.sh STAGE1_DIR      (prints PASS/FAIL lines; exit 1 on any failure)
+set -uo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+stage1=${1:?usage: tests/demos/http.sh STAGE1_DIR}
+work=$(mktemp -d /tmp/demo-http.XXXXXX)
+server=
+cleanup() {
+  [ -z "$server" ] || kill "$server" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+failures=0
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+(cd "$ROOT/examples" && "$stage1/bin/lean" -c "$work/http.c" http.lean) &&
+  "$stage1/bin/leanc" -O3 -o "$work/http" "$work/http.c" ||
+  { echo "FAIL: building http"; exit 1; }
+
+# start_server <backend> <args...>: the server in the background on a free port, once it says
+# it listens; sets $server and $port.
+start_server() {
+  local backend=$1; shift
+  LEAN_IO_BACKEND=$backend "$work/http" "$@" 0 > "$work/out" 2> "$work/err" &
+  server=$!
+  for _ in $(seq 100); do
+    port=$(sed -n 's/^http: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/out")
+    [ -n "$port" ] && return 0
+    kill -0 "$server" 2>/dev/null || break
+    sleep 0.1
+  done
+  return 1
+}
+
+# stop_server <name>: kill it; a failure if it had died already or wrote to stderr.
+stop_server() {
+  if kill "$server" 2>/dev/null; then
+    wait "$server" 2>/dev/null
+    if [ -s "$work/err" ]; then fail "$1: stderr: $(head -c 500 "$work/err")"; fi
+  else
+    wait "$server"
+    fail "$1: the server died (exit $?): $(head -c 500 "$work/err")"
+  fi
+  server=
+}
+
+# check <name> <http_check.py args...>: the request set's lines, each prefixed with `name`.
+check() {
+  local name=$1; shift
+  python3 "$ROOT/tests/demos/http_check.py" "$port" "$@" > "$work/check" 2>&1
+  while IFS= read -r line; do
+    case $line in
+      PASS:*) pass "$name: ${line#PASS: }" ;;
+      FAIL:*) fail "$name: ${line#FAIL: }" ;;
+      *) fail "$name: $line" ;;
+    esac
+  done < "$work/check"
+}
+
+have_wrk=1
+command -v wrk > /dev/null || { have_wrk=0; echo "SKIPPED: wrk runs (wrk is not installed)"; }
+
+for backend in uring posix; do
+  for mode in "--threads 2" "--blocking"; do
+    name="http $mode, $backend"
+    # shellcheck disable=SC2086
+    if ! start_server "$backend" $mode; then
+      fail "$name: the server did not start: $(cat "$work/err")"
+      stop_server "$name"
+      continue
+    fi
+    check "$name"
+    if [ "$have_wrk" -eq 1 ]; then
+      wrk -t 2 -c 64 -d 2 "http://127.0.0.1:$port/" > "$work/wrk" 2>&1
+      reqs=$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$work/wrk")
+      if [ -n "$reqs" ] && [ "$reqs" -gt 0 ] && ! grep -q "Socket errors\|Non-2xx" "$work/wrk"; then
+        pass "$name: wrk -c 64 -d 2: $reqs requests, no errors"
+      else
+        fail "$name: wrk -c 64 -d 2: $(tr '\n' ' ' < "$work/wrk")"
+      fi
+    fi
+    stop_server "$name"
+
+    # shellcheck disable=SC2086
+    if start_server "$backend" $mode --body-size 100000; then
+      check "$name, --body-size 100000" 100000
+    else
+      fail "$name, --body-size 100000: the server did not start: $(cat "$work/err")"
+    fi
+    stop_server "$name, --body-size 100000"
+  done
+done
+
+if [ "$failures" -gt 0 ]; then
+  echo "http demo: $failures failures"
+  exit 1
+fi
+echo "http demo: all passed"
