@@ -3,7 +3,7 @@
 # 8 x 64 MiB) copied into an empty directory by
 #  - naivecp: the blocking Lean baseline, readBinFile + writeBinFile per file, one after the
 #    other (bench/lean/NaiveCp.lean, compiled), under posix;
-#  - urcp (examples/urcp.lean, compiled): IO.FS.copyFile in JOBS tasks (default 4) and in 1,
+#  - urcp (examples/urcp.lean, compiled, on fibers) with -j JOBS threads (default 4) and -j 1,
 #    under LEAN_IO_BACKEND=posix and =uring;
 #  - cp (coreutils), which copies inside the kernel with copy_file_range;
 #  - lu_copy (bench/lu_copy.c): the C copy engine alone, 1 and JOBS threads, both backends, and

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The echo server demo, side by side in one run, on 127.0.0.1 only:
-#  - echo (examples/echo.lean, compiled) under LEAN_IO_BACKEND=posix: the naive blocking Lean
-#    baseline, one connection at a time;
-#  - the same program under LEAN_IO_BACKEND=uring: one thread, every connection on its ring;
+#  - echo (examples/echo.lean, compiled) --blocking: the naive Lean baseline, a thread per
+#    connection with blocking calls;
+#  - the same program on fibers, one thread, under LEAN_IO_BACKEND=posix and =uring;
 #  - lu_echo (bench/lu_echo.c): the C server alone, under both backends.
 # Load: bench/echo_load.c with 1 connection x ROUNDS1 round trips, and CONNS connections x
 # ROUNDSN round trips, of SIZE bytes each.  Every server stops by itself once the load's
@@ -23,6 +23,12 @@ trap 'rm -rf "$work"' EXIT
 
 (cd "$ROOT/examples" && "$stage1/bin/lean" -c "$work/echo.c" echo.lean)
 "$stage1/bin/leanc" -O3 -o "$work/echo" "$work/echo.c"
+# The servers below all take PORT MAXCONN; the Lean one takes its options first.
+for mode in blocking fibers; do
+  flag=--blocking; [ "$mode" = fibers ] && flag="--threads 1"
+  printf '#!/bin/sh\nexec "%s" %s --max-conns "$2" "$1"\n' "$work/echo" "$flag" > "$work/echo-$mode"
+  chmod +x "$work/echo-$mode"
+done
 for prog in lu_echo echo_load; do
   cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$ROOT/src/runtime/uring" -o "$work/$prog" \
     "$ROOT/bench/$prog.c" "$ROOT"/src/runtime/uring/*.c -lpthread
@@ -50,15 +56,16 @@ median() {
 }
 
 servers=(
-  "echo (Lean), posix: naive baseline|env LEAN_IO_BACKEND=posix $work/echo"
-  "echo (Lean), uring|env LEAN_IO_BACKEND=uring $work/echo"
+  "echo --blocking (Lean): naive baseline|env LEAN_IO_BACKEND=posix $work/echo-blocking"
+  "echo on fibers (Lean), posix|env LEAN_IO_BACKEND=posix $work/echo-fibers"
+  "echo on fibers (Lean), uring|env LEAN_IO_BACKEND=uring $work/echo-fibers"
   "lu_echo (C server), posix|env LEAN_IO_BACKEND=posix $work/lu_echo"
   "lu_echo (C server), uring|env LEAN_IO_BACKEND=uring $work/lu_echo"
 )
 
 echo "machine: $(nproc) cores, $(uname -sr), $(date -u '+%Y-%m-%d %H:%M UTC'), load $(cut -d' ' -f1 /proc/loadavg)"
 echo "load: $size-byte round trips on 127.0.0.1; 1 x $rounds1 and $conns x $roundsn"
-printf '%-36s %6s %10s %9s %9s %10s %9s\n' server conns "req/s" "p50 us" "p99 us" "max us" "vs naive"
+printf '%-40s %6s %10s %9s %9s %10s %9s\n' server conns "req/s" "p50 us" "p99 us" "max us" "vs naive"
 for spec in "1 $rounds1" "$conns $roundsn"; do
   read -r c n <<< "$spec"
   base=
@@ -67,7 +74,7 @@ for spec in "1 $rounds1" "$conns $roundsn"; do
     read -r -a cmd <<< "${row#*|}"
     read -r rps p50 p99 max <<< "$(median "$c" "$n" "${cmd[@]}")"
     [ -n "$base" ] || base=$rps
-    printf '%-36s %6s %10s %9s %9s %10s %8sx\n' "$label" "$c" "$rps" "$p50" "$p99" "$max" \
+    printf '%-40s %6s %10s %9s %9s %10s %8sx\n' "$label" "$c" "$rps" "$p50" "$p99" "$max" \
       "$(awk -v b="$base" -v r="$rps" 'BEGIN{printf "%.2f", r / b}')"
   done
 done

@@ -356,28 +356,27 @@ serve_row() {
   add_row "$key" "$label" "$rps" "$p50" "$p99" ok
 }
 
-for c in $conns; do
-  s=$([ "$c" = 1 ] || echo s)
-  new_case "echo-c$c" "req/s" "TCP echo, $c connection$s, $echo_size-byte round trips"
-  serve_row "echo-c$c:naive" "naive threaded Lean" echo echo "$c" line \
-    env LEAN_IO_BACKEND=posix "$work/bin/echo" --blocking
-  for b in uring posix; do
-    serve_row "echo-c$c:echo-$b" "echo --threads $threads, $b" echo echo "$c" line \
-      env LEAN_IO_BACKEND=$b "$work/bin/echo" --threads "$threads"
+# server_cases <demo> <title> <peer key> <peer label> <peer kind> <peer command...>: one case per
+# connection count: the naive threaded baseline, the demo on fibers under both backends, a peer.
+server_cases() {
+  local demo=$1 title=$2 pkey=$3 plabel=$4 pkind=$5; shift 5
+  local c s b
+  for c in $conns; do
+    s=$([ "$c" = 1 ] || echo s)
+    new_case "$demo-c$c" "req/s" "$(printf "$title" "$c" "$s")"
+    serve_row "$demo-c$c:naive" "naive threaded Lean" "$demo" "$demo" "$c" line \
+      env LEAN_IO_BACKEND=posix "$work/bin/$demo" --blocking
+    for b in uring posix; do
+      serve_row "$demo-c$c:$demo-$b" "$demo --threads $threads, $b" "$demo" "$demo" "$c" line \
+        env LEAN_IO_BACKEND=$b "$work/bin/$demo" --threads "$threads"
+    done
+    serve_row "$demo-c$c:$pkey" "$plabel" "$pkind" "$demo" "$c" port "$@"
   done
-  serve_row "echo-c$c:liburing" "liburing echo-server (1 thread)" uring_echo echo "$c" port "$uring_echo"
-done
-for c in $conns; do
-  s=$([ "$c" = 1 ] || echo s)
-  new_case "http-c$c" "req/s" "HTTP GET / under wrk, $c connection$s, keep-alive"
-  serve_row "http-c$c:naive" "naive threaded Lean" http http "$c" line \
-    env LEAN_IO_BACKEND=posix "$work/bin/http" --blocking
-  for b in uring posix; do
-    serve_row "http-c$c:http-$b" "http --threads $threads, $b" http http "$c" line \
-      env LEAN_IO_BACKEND=$b "$work/bin/http" --threads "$threads"
-  done
-  serve_row "http-c$c:nginx" "nginx, $threads workers" nginx http "$c" port "$work/bin/nginx-serve"
-done
+}
+server_cases echo "TCP echo, %s connection%s, $echo_size-byte round trips" \
+  liburing "liburing echo-server (1 thread)" uring_echo "$uring_echo"
+server_cases http "HTTP GET / under wrk, %s connection%s, keep-alive" \
+  nginx "nginx, $threads workers" nginx "$work/bin/nginx-serve"
 
 ## The report.
 # ratio <key a> <key b>: throughput of a over b, or nothing if either has none.

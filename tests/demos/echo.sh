@@ -10,36 +10,12 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 stage1=${1:?usage: tests/demos/echo.sh STAGE1_DIR}
-work=$(mktemp -d /tmp/demo-echo.XXXXXX)
-server=
-cleanup() {
-  [ -z "$server" ] || kill "$server" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+demo=echo
+. "$ROOT/tests/demos/lib.sh"
 
-(cd "$ROOT/examples" && "$stage1/bin/lean" -c "$work/echo.c" echo.lean) &&
-  "$stage1/bin/leanc" -O3 -o "$work/echo" "$work/echo.c" &&
+build "$ROOT/examples/echo.lean" echo &&
   cc -O2 -o "$work/echo_check" "$ROOT/tests/demos/echo_check.c" ||
   { echo "FAIL: building echo and echo_check"; exit 1; }
-
-# start_server <backend> <args...>: the server in the background on a free port, once it says
-# it listens; sets $server and $port.
-start_server() {
-  local backend=$1; shift
-  LEAN_IO_BACKEND=$backend "$work/echo" "$@" 0 > "$work/out" 2> "$work/err" &
-  server=$!
-  for _ in $(seq 100); do
-    port=$(sed -n 's/^echo: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/out")
-    [ -n "$port" ] && return 0
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-  done
-  return 1
-}
 
 # wait_server <seconds>: the server's exit status, or 124 after killing it when it does not end.
 wait_server() {
@@ -86,8 +62,4 @@ for backend in uring posix; do
   done
 done
 
-if [ "$failures" -gt 0 ]; then
-  echo "echo demo: $failures failures"
-  exit 1
-fi
-echo "echo demo: all passed"
+finish

@@ -10,35 +10,10 @@
 set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 stage1=${1:?usage: tests/demos/http.sh STAGE1_DIR}
-work=$(mktemp -d /tmp/demo-http.XXXXXX)
-server=
-cleanup() {
-  [ -z "$server" ] || kill "$server" 2>/dev/null
-  rm -rf "$work"
-}
-trap cleanup EXIT
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+demo=http
+. "$ROOT/tests/demos/lib.sh"
 
-(cd "$ROOT/examples" && "$stage1/bin/lean" -c "$work/http.c" http.lean) &&
-  "$stage1/bin/leanc" -O3 -o "$work/http" "$work/http.c" ||
-  { echo "FAIL: building http"; exit 1; }
-
-# start_server <backend> <args...>: the server in the background on a free port, once it says
-# it listens; sets $server and $port.
-start_server() {
-  local backend=$1; shift
-  LEAN_IO_BACKEND=$backend "$work/http" "$@" 0 > "$work/out" 2> "$work/err" &
-  server=$!
-  for _ in $(seq 100); do
-    port=$(sed -n 's/^http: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$work/out")
-    [ -n "$port" ] && return 0
-    kill -0 "$server" 2>/dev/null || break
-    sleep 0.1
-  done
-  return 1
-}
+build "$ROOT/examples/http.lean" http || { echo "FAIL: building http"; exit 1; }
 
 # stop_server <name>: kill it; a failure if it had died already or wrote to stderr.
 stop_server() {
@@ -99,8 +74,4 @@ for backend in uring posix; do
   done
 done
 
-if [ "$failures" -gt 0 ]; then
-  echo "http demo: $failures failures"
-  exit 1
-fi
-echo "http demo: all passed"
+finish
