@@ -46,6 +46,12 @@ struct lu_driver {
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static pthread_key_t key;
 static int key_err;
+/*
+ * A ring holds a descriptor only between io_uring_setup and its registration, but a thousand
+ * threads starting at once under a limit of 1,024 would each hold one in that window and run
+ * out (EMFILE).  Setting rings up one at a time bounds the cost to one descriptor per process.
+ */
+static pthread_mutex_t setup_lock = PTHREAD_MUTEX_INITIALIZER;
 /* The fast path; the pthread key is only there for its destructor. */
 static _Thread_local struct lu_driver *this_driver;
 /* Why this thread's last attempt to make a ring failed (-errno), 0 if it has one. */
@@ -373,8 +379,19 @@ static void driver_destroy(void *p)
  * would be shared, and SINGLE_ISSUER rejects the child's submissions.  The child drops its
  * copies (the parent's ring is unaffected) and makes its own ring on first use.
  */
+static void lock_setup(void)
+{
+	pthread_mutex_lock(&setup_lock);
+}
+
+static void unlock_setup(void)
+{
+	pthread_mutex_unlock(&setup_lock);
+}
+
 static void drop_after_fork(void)
 {
+	unlock_setup();
 	struct lu_driver *d = this_driver;
 	if (!d)
 		return;
@@ -398,7 +415,7 @@ static void make_key(void)
 {
 	key_err = pthread_key_create(&key, driver_destroy);
 	if (key_err == 0)
-		key_err = pthread_atfork(NULL, NULL, drop_after_fork);
+		key_err = pthread_atfork(lock_setup, unlock_setup, drop_after_fork);
 }
 
 struct lu_driver *lu_driver_get(int *err)
@@ -410,8 +427,15 @@ struct lu_driver *lu_driver_get(int *err)
 	struct lu_driver *d = NULL;
 	if (e == 0 && (d = calloc(1, sizeof(*d))) == NULL)
 		e = -ENOMEM;
-	if (e == 0 && (e = lu_ring_init(&d->ring, atomic_load(&ring_entries), ring_flags)) == 0 &&
-	    (e = -pthread_setspecific(key, d)) != 0)
+	if (e == 0) {
+		lock_setup();
+		e = lu_ring_init(&d->ring, atomic_load(&ring_entries), ring_flags);
+		/* Refused on kernels before 5.18; the ring then keeps its fd (never 0, 1 or 2). */
+		if (e == 0)
+			lu_ring_register_ring_fd(&d->ring);
+		unlock_setup();
+	}
+	if (e == 0 && (e = -pthread_setspecific(key, d)) != 0)
 		lu_ring_exit(&d->ring);
 	if (e != 0) {
 		free(d);
@@ -420,8 +444,6 @@ struct lu_driver *lu_driver_get(int *err)
 			*err = e;
 		return NULL;
 	}
-	/* Refused on kernels before 5.18; the ring then keeps its fd (never 0, 1 or 2). */
-	lu_ring_register_ring_fd(&d->ring);
 	this_setup_err = 0;
 	this_driver = d;
 	return d;
