@@ -12,7 +12,6 @@
 #include "backend.h"
 #include "copy.h"
 #include "dir.h"
-#include "echo.h"
 #include "handle.h"
 #include "ops.h"
 
@@ -35,16 +34,14 @@ extern "C" lean_object *mk_io_user_error(lean_object *str);
 /*
  * The interpreter (lean --run) runs an @[extern] constant through its compiled wrapper, found
  * by symbol in the running executable.  Nothing in the lean binary refers to Init.IO.Backend
- * or Init.IO.Copy or Init.IO.Echo, so without these references the linker would leave their
- * objects out of libInit.a and IO.backendName, IO.FS.copyFile or IO.Net.echoServe would have no
- * implementation under `lean --run`.
+ * or Init.IO.Copy, so without these references the linker would leave their objects out of
+ * libInit.a and IO.backendName or IO.FS.copyFile would have no implementation under
+ * `lean --run`.
  */
 extern "C" lean_object *l_IO_backendName___boxed(lean_object *w);
 extern "C" lean_object *l_IO_backendReason___boxed(lean_object *w);
 extern "C" lean_object *l_IO_FS_copyFile___boxed(lean_object *src, lean_object *dst,
 						 lean_object *w);
-extern "C" lean_object *l_IO_Net_echoServe___boxed(lean_object *port, lean_object *max,
-						   lean_object *w);
 /* IO.Ring (Init.IO.RingPrim): only their addresses are taken, so their arities do not matter. */
 extern "C" lean_object *l_IO_Ring_current___boxed();
 extern "C" lean_object *l_IO_Ring_forScheduler___boxed();
@@ -103,7 +100,6 @@ __attribute__((used)) static void *const g_overlay_decls[] = {
 	reinterpret_cast<void *>(l_IO_backendName___boxed),
 	reinterpret_cast<void *>(l_IO_backendReason___boxed),
 	reinterpret_cast<void *>(l_IO_FS_copyFile___boxed),
-	reinterpret_cast<void *>(l_IO_Net_echoServe___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_current___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_forScheduler___boxed),
 	reinterpret_cast<void *>(l_IO_Ring_endScheduler___boxed),
@@ -534,22 +530,3 @@ extern "C" lean_obj_res lean_io_copy_file(b_lean_obj_arg src, b_lean_obj_arg dst
 	return ok_unit();
 }
 
-/*
- * Under both backends: the server takes the ring or the blocking loop from lu_ops().  Only the
- * loopback address is served: this is a demo, not a network service.
- */
-extern "C" lean_obj_res lean_io_echo_serve(uint16_t port, uint32_t max_connections, lean_obj_arg)
-{
-	const struct lu_ops *ops = lu_ops();
-	int fd = lu_listen_loopback(ops, port);
-
-	if (fd < 0)
-		return io_error(fd, nullptr);
-	lu_echo_stats st;
-	lu_echo_opts o = {nullptr, max_connections, 0, 0};
-	int r = lu_echo_serve(fd, &o, &st);
-	ops->close(fd);
-	if (r < 0)
-		return io_error(r, nullptr);
-	return lean_io_result_mk_ok(lean_box_uint32(static_cast<uint32_t>(st.connections)));
-}
