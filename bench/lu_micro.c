@@ -4,7 +4,9 @@
  *  1. Synchronous ops (one submit + one wait per call, lu_uring_ops) against the same SQE
  *     through liburing and against the plain syscall (lu_posix_ops): a 4 KiB pread from a
  *     cached file, a 1-byte write to /dev/null and to a file, and an IORING_OP_NOP as the floor
- *     of any ring path.  lu_uring minus liburing is what our driver and ops layer add.
+ *     of any ring path.  lu_uring minus liburing is what our driver and ops layer add.  The
+ *     ops' read and write ask the kernel what the fd is at every call (they know nothing of
+ *     it); a handle asks once, so /dev/null is written both ways.
  *  2. Batched 4 KiB reads of a cached file at queue depth 1, 8 and 64: our driver
  *     (lu_submit/lu_wait), liburing doing the same, and a plain pread loop.
  *  3. What a short-lived thread pays for its ring: a thread that does one 1-byte pipe write
@@ -50,10 +52,11 @@ static void die(const char *what, long err)
 
 /* ---- 1. synchronous ops ---- */
 
-enum sync_op { OP_PREAD, OP_WRITE_NULL, OP_WRITE_FILE, OP_NOP };
+enum sync_op { OP_PREAD, OP_WRITE_NULL, OP_WRITE_NULL_AS, OP_WRITE_FILE, OP_NOP };
 
 struct sync_env {
 	int file_fd, null_fd, out_fd;
+	enum lu_fd_class null_class;
 	char buf[BLOCK];
 };
 
@@ -66,6 +69,8 @@ static long sync_once(const struct lu_ops *ops, enum sync_op op, struct sync_env
 		return ops->pread(e->file_fd, e->buf, BLOCK, (off_t)(i % FILE_BLOCKS) * BLOCK);
 	case OP_WRITE_NULL:
 		return ops->write(e->null_fd, e->buf, 1);
+	case OP_WRITE_NULL_AS:
+		return lu_write_as(ops, e->null_class, e->null_fd, e->buf, 1);
 	case OP_WRITE_FILE:
 		return ops->write(e->out_fd, e->buf, 1);
 	case OP_NOP:
@@ -90,6 +95,7 @@ static long liburing_once(struct io_uring *ring, enum sync_op op, struct sync_en
 		io_uring_prep_read(sqe, e->file_fd, e->buf, BLOCK, (uint64_t)(i % FILE_BLOCKS) * BLOCK);
 		break;
 	case OP_WRITE_NULL:
+	case OP_WRITE_NULL_AS:
 		io_uring_prep_write(sqe, e->null_fd, e->buf, 1, (uint64_t)-1);
 		break;
 	case OP_WRITE_FILE:
@@ -141,6 +147,7 @@ static void bench_sync(struct sync_env *e)
 	} rows[] = {
 		{ OP_PREAD, "pread 4 KiB (cached file)", 100000 },
 		{ OP_WRITE_NULL, "write 1 B to /dev/null", 100000 },
+		{ OP_WRITE_NULL_AS, "  the same, as a handle does", 100000 },
 		{ OP_WRITE_FILE, "write 1 B to a file", 100000 },
 		{ OP_NOP, "IORING_OP_NOP (ring floor)", 100000 },
 	};
@@ -154,18 +161,20 @@ static void bench_sync(struct sync_env *e)
 	if ((r = io_uring_queue_init_params(64, &ring, &params)) < 0)
 		die("io_uring_queue_init_params", r);
 	printf("\nSynchronous path: ns per call (best of %d)\n", REPS);
-	printf("  %-28s %10s %10s %10s %12s\n", "operation", "lu_uring", "liburing", "syscall",
-	       "uring/sys");
+	printf("  %-28s %10s %10s %10s %12s %12s\n", "operation", "lu_uring", "liburing", "syscall",
+	       "uring/sys", "uring/lib");
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		long n = rows[i].n * (long)scale;
 		double u = time_sync(&lu_uring_ops, NULL, rows[i].op, e, n);
 		double l = time_sync(NULL, &ring, rows[i].op, e, n);
 		if (rows[i].op == OP_NOP) {
-			printf("  %-28s %10.0f %10.0f %10s %12s\n", rows[i].name, u, l, "-", "-");
+			printf("  %-28s %10.0f %10.0f %10s %12s %11.2fx\n", rows[i].name, u, l, "-", "-",
+			       u / l);
 			continue;
 		}
 		double p = time_sync(&lu_posix_ops, NULL, rows[i].op, e, n);
-		printf("  %-28s %10.0f %10.0f %10.0f %11.2fx\n", rows[i].name, u, l, p, u / p);
+		printf("  %-28s %10.0f %10.0f %10.0f %11.2fx %11.2fx\n", rows[i].name, u, l, p, u / p,
+		       u / l);
 	}
 	io_uring_queue_exit(&ring);
 }
@@ -407,6 +416,10 @@ int main(int argc, char **argv)
 			die("write", errno);
 	}
 	memset(env.buf, 'x', sizeof env.buf);
+	int cls = lu_fd_class(env.null_fd);
+	if (cls < 0)
+		die("lu_fd_class", cls);
+	env.null_class = (enum lu_fd_class)cls;
 
 	int err = 0;
 	if (!lu_driver_get(&err))

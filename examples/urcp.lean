@@ -26,6 +26,9 @@ How it runs:
 * `readlink`, `symlink`, `fchmod` and `chmod` have no io_uring opcode: they are short blocking
   calls, made only for links and for modes the umask would strip;
 * directories get their modes last, deepest first, so that a read-only one is filled first;
+* a lane that finds no descriptor left (`EMFILE` under a low `ulimit -n`) waits while other
+  files are open and starts its file again, so a limit that lets one file open at a time still
+  copies everything;
 * `--copy-file-range` copies each regular file's bytes with `copy_file_range(2)` instead (as
   `cp` does), still opening and closing through the ring;
 * a progress line (files, bytes, rate) is redrawn on stderr five times a second when stderr is
@@ -96,6 +99,9 @@ structure Shared where
   /-- Counts for the progress line. -/
   files : IO.Ref Nat
   bytes : IO.Ref Nat
+  /-- Files being copied now on every thread (each holds descriptors), and how many copies
+  have ended, for a lane that runs out of descriptors (`copyJob`). -/
+  copying : IO.Ref (Nat × Nat)
 
 /-- Report a failure on its own line and remember it for the exit code. -/
 def Shared.fail (sh : Shared) (msg : String) : IO Unit := do
@@ -347,6 +353,29 @@ def copyFile (wk : Worker) (j : Job) (buf : ByteArray) : Fiber ByteArray :=
 def copyLink (j : Job) : Fiber Unit := do
   File.symlink (← File.readlink j.src) j.dst
 
+/-- `EMFILE` or `ENFILE`: no descriptor left, for now. -/
+def outOfFds : IO.Error → Bool
+  | IO.Error.resourceExhausted _ code _ => code == 24 || code == 23
+  | _ => false
+
+/-- Copy `j`; out of descriptors while other files are being copied (or were, since this try
+began), wait a millisecond and start it again.  With a low limit on open files (`ulimit -n`),
+the lanes that get descriptors copy and the others wait their turn, as `cp` copies under any
+limit; only a file that finds no descriptor when no other is held fails. -/
+partial def copyJob (wk : Worker) (j : Job) (buf : ByteArray) : Fiber ByteArray := do
+  let seen ← wk.sh.copying.modifyGet fun (n, ended) => (ended, (n + 1, ended))
+  let r ← tryCatch (Except.ok <$> (if j.isLink then copyLink j *> pure buf else copyFile wk j buf))
+    fun e => pure (Except.error e)
+  let others ← wk.sh.copying.modifyGet fun (n, ended) =>
+    (n - 1 > 0 || ended != seen, (n - 1, ended + 1))
+  match r with
+  | Except.ok buf => pure buf
+  | Except.error e =>
+    if outOfFds e && others then
+      Fiber.sleep 1
+      copyJob wk j (ByteArray.mkEmpty block)
+    else throw e
+
 /-- One lane: copy the next file of the queue until it is empty, then lend itself as idle.
 `buf` is its buffer, a block's worth, allocated once (an error loses it). -/
 partial def lane (wk : Worker) (buf : ByteArray) : Fiber Unit := do
@@ -356,7 +385,7 @@ partial def lane (wk : Worker) (buf : ByteArray) : Fiber Unit := do
     return
   let j := wk.jobs.get! i
   let buf := if buf.capacity ≥ block then buf else ByteArray.mkEmpty block
-  let buf ← tryCatch (if j.isLink then copyLink j *> pure buf else copyFile wk j buf)
+  let buf ← tryCatch (copyJob wk j buf)
     fun e => do
       wk.sh.failOn j.src e
       pure ByteArray.empty
@@ -412,7 +441,7 @@ def main (args : List String) : IO UInt32 := do
   let failed ← IO.mkRef false
   let files ← IO.mkRef 0
   let bytes ← IO.mkRef 0
-  let sh : Shared := ⟨cfg, umask, progress, failed, files, bytes⟩
+  let sh : Shared := ⟨cfg, umask, progress, failed, files, bytes, ← IO.mkRef (0, 0)⟩
   let paths := cfg.paths.map trimSlashes
   let (jobs, dirs) ← Fiber.run (plan sh (paths.take (paths.length - 1)) paths.getLast!)
   -- Largest first, so that the last files to start are small ones and the threads end together

@@ -432,6 +432,42 @@ TEST_F(Handle, NonblockingSetLaterIsNotSeen)
 	close(p[1]);
 }
 
+// A change the runtime makes (lu_fd_set_nonblocking) is seen at the handle's next read, both
+// ways: the read fails with EAGAIN as glibc's would, then waits through the ring again.
+TEST_F(Handle, NonblockingSetThroughTheRuntimeIsSeen)
+{
+	ASSERT_TRUE(lu_backend_is_uring());
+	int p[2];
+	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	lu_handle *h;
+	ASSERT_EQ(lu_handle_from_fd(p[0], true, false, LU_BUF_DEFAULT, false, &h), 0);
+	char buf[4];
+	ASSERT_EQ(lu_fd_set_nonblocking(p[0], true), 0);
+	EXPECT_TRUE(fcntl(p[0], F_GETFL) & O_NONBLOCK);
+	// A handle that missed the change waits in the ring until these bytes come.
+	std::thread unblock([&] {
+		usleep(200000);
+		EXPECT_EQ(write(p[1], "late", 4), 4);
+	});
+	EXPECT_EQ(lu_handle_read(h, buf, 4), -EAGAIN);
+	unblock.join();
+	EXPECT_EQ(read(p[0], buf, 4), 4);
+
+	ASSERT_EQ(lu_fd_set_nonblocking(p[0], false), 0);
+	EXPECT_FALSE(fcntl(p[0], F_GETFL) & O_NONBLOCK);
+	std::thread later([&] {
+		usleep(50000);
+		EXPECT_EQ(write(p[1], "next", 4), 4);
+	});
+	EXPECT_EQ(lu_handle_read(h, buf, 4), 4);
+	EXPECT_EQ(std::string(buf, 4), "next");
+	later.join();
+	lu_handle_close(h);
+	close(p[0]);
+	close(p[1]);
+	EXPECT_EQ(lu_fd_set_nonblocking(p[0], true), -EBADF);
+}
+
 // The same rule one layer down, for callers without a handle: the ops' read/write on a shared
 // file, from two threads on dup'ed fds, and from a parent and a child that inherited the fd.
 using LuOps = struct lu_ops;

@@ -2,8 +2,8 @@
 # The copy demos' test (examples/urcp.lean and examples/naivecp.lean).  It builds a tree (nested
 # and empty directories, files of 0 B to 20 MiB, modes 0600/0755/4755, a read-only directory,
 # relative, absolute and dangling symbolic links, a link to a directory) and copies it with
-# `urcp -r` under LEAN_IO_BACKEND=uring and =posix, with -j 1 and -j 2 (under umask 077), and
-# with naivecp -r.
+# `urcp -r` under LEAN_IO_BACKEND=uring and =posix, with -j 1 and -j 2 (under umask 077 and
+# under a limit of 32 open files), and with naivecp -r.
 # Contents are compared with `diff -r`; urcp's copies must also match the source in type, mode
 # and link target for every entry (`find -printf '%P %y %m %l'`).  Then the errors (exit code
 # and message lines) and the progress line (present on a pseudo-terminal, absent otherwise).
@@ -99,6 +99,15 @@ for backend in uring posix; do
     else fail "$name: wrong copies: $(ls -l "$work/files")"; fi
   fi
   fresh "$work/files"
+  # 2 threads of 64 lanes would hold 256 descriptors; under a limit of 32 the lanes that find
+  # none wait for the others (cp copies under any limit), with no error line.
+  name="urcp -r -j 2 under ulimit -n 32 ($backend)"
+  if LEAN_IO_BACKEND=$backend run "$name" 0 bash -c 'ulimit -n 32 && exec "$@"' - \
+       "$urcp" -r -j 2 "$src" "$work/lowfd"; then
+    if [ -s "$work/err" ]; then fail "$name: stderr not empty: $(head -c 300 "$work/err")"; fi
+    same_tree "$name" "$work/lowfd"
+  fi
+  fresh "$work/lowfd"
   name="urcp --copy-file-range -r ($backend)"
   LEAN_IO_BACKEND=$backend run "$name" 0 "$urcp" -r --copy-file-range "$src" "$work/cfr" &&
     same_tree "$name" "$work/cfr"

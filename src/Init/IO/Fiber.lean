@@ -453,12 +453,33 @@ def run (main : Fiber α) : IO α := do
     | none => throw (internal "the main fiber did not finish"))
     (Ring.endScheduler ring)
 
+/-- Count this thread in once: it has its ring, or will never have one. -/
+private def arrive (here : IO.Ref Bool) (arrived : IO.Ref Nat) : IO Unit := do
+  unless ← here.get do
+    here.set true
+    arrived.modify (· + 1)
+
+private partial def awaitArrivals (arrived : IO.Ref Nat) (n : Nat) : Fiber Unit := do
+  if (← arrived.get) < n then
+    sleep 1
+    awaitArrivals arrived n
+
 /-- Run `main i` for each `i < n`, each on a new thread with a scheduler of its own, and wait
-for all of them; the first error (by `i`) is raised once all have ended. -/
+for all of them; the first error (by `i`) is raised once all have ended.  No `main` starts
+before every thread has made its ring (or failed to): a ring takes a descriptor while it is set
+up, and under a low `ulimit -n` the files one thread opens would otherwise leave another
+without its ring. -/
 def runInThreads (n : Nat) (main : Nat → Fiber Unit) : IO Unit := do
+  let arrived ← IO.mkRef 0
   let mut tasks := #[]
   for i in [0:n] do
-    tasks := tasks.push (← IO.asTask (run (main i)) Task.Priority.dedicated)
+    let here ← IO.mkRef false
+    let body : Fiber Unit := do
+      liftIO (arrive here arrived)
+      awaitArrivals arrived n
+      main i
+    let t ← IO.asTask (tryFinally (run body) (arrive here arrived)) Task.Priority.dedicated
+    tasks := tasks.push t
   let mut failure := none
   for t in tasks do
     if let Except.error e ← IO.wait t then

@@ -11,6 +11,7 @@
 #include "ops_impl.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h> /* renameat2 */
 #include <sys/stat.h>
@@ -79,6 +80,41 @@ int lu_fd_class(int fd)
 	if (!is_file(st.st_mode) && (fl = fcntl(fd, F_GETFL)) < 0)
 		return -errno;
 	return (int)lu_fd_class_of(st.st_mode, fl);
+}
+
+/*
+ * One counter per fd for lu_fd_set_nonblocking; fds beyond the table share the last one,
+ * which costs their handles a needless F_GETFL at worst, never a missed change.
+ */
+#define LU_FD_COUNTERS 65536
+static _Atomic uint32_t nonblock_changes[LU_FD_COUNTERS + 1];
+
+static _Atomic uint32_t *changes_of(int fd)
+{
+	return &nonblock_changes[fd >= 0 && fd < LU_FD_COUNTERS ? fd : LU_FD_COUNTERS];
+}
+
+/*
+ * Release after the F_SETFL, acquire in the reader: a handle that sees the new count also
+ * sees the new flag when it asks F_GETFL.  The count moves even when the flag already had the
+ * wanted value, since someone may have changed it behind the runtime's back.
+ */
+int lu_fd_set_nonblocking(int fd, bool on)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	int want = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	if (want != fl && fcntl(fd, F_SETFL, want) < 0)
+		return -errno;
+	atomic_fetch_add_explicit(changes_of(fd), 1, memory_order_release);
+	return 0;
+}
+
+uint32_t lu_fd_nonblock_changes(int fd)
+{
+	return atomic_load_explicit(changes_of(fd), memory_order_acquire);
 }
 
 /*

@@ -34,6 +34,8 @@ struct lu_handle {
 	pthread_mutex_t lock;
 	int fd;
 	enum lu_fd_class fd_class;
+	mode_t mode;                  /* from fstat; 0 when fstat failed */
+	uint32_t nonblock_changes;    /* lu_fd_nonblock_changes when fd_class was decided */
 	bool readable, writable, owns_fd;
 	bool appending;               /* O_APPEND: the kernel places every write */
 	bool eof;
@@ -81,11 +83,31 @@ static void classify(struct lu_handle *h, enum lu_buffering buffering)
 		h->cap = (size_t)st.st_blksize;
 	if (buffering == LU_BUF_DEFAULT && S_ISCHR(st.st_mode) && isatty(h->fd))
 		h->buffering = LU_BUF_LINE;
+	h->nonblock_changes = lu_fd_nonblock_changes(h->fd);
 	fl = fcntl(h->fd, F_GETFL);
 	if (fl >= 0) {
+		h->mode = st.st_mode;
 		h->appending = (fl & O_APPEND) != 0;
 		h->fd_class = lu_fd_class_of(st.st_mode, fl);
 	}
+}
+
+/*
+ * The class for the next read or write: the one classify decided, unless the runtime has
+ * changed the fd's O_NONBLOCK since (lu_fd_set_nonblocking), which only then costs an F_GETFL.
+ */
+static enum lu_fd_class class_locked(struct lu_handle *h)
+{
+	uint32_t changes = lu_fd_nonblock_changes(h->fd);
+
+	if (changes != h->nonblock_changes && h->mode != 0) {
+		int fl = fcntl(h->fd, F_GETFL);
+
+		h->nonblock_changes = changes;
+		if (fl >= 0)
+			h->fd_class = lu_fd_class_of(h->mode, fl);
+	}
+	return h->fd_class;
 }
 
 int lu_handle_from_fd(int fd, bool readable, bool writable, enum lu_buffering buffering,
@@ -181,7 +203,7 @@ static void alloc_locked(struct lu_handle *h)
 static int write_fd(struct lu_handle *h, const char *data, size_t len)
 {
 	while (len > 0) {
-		ssize_t n = lu_write_as(lu_ops(), h->fd_class, h->fd, data, len);
+		ssize_t n = lu_write_as(lu_ops(), class_locked(h), h->fd, data, len);
 
 		if (n < 0)
 			return (int)n;
@@ -313,7 +335,7 @@ static ssize_t underflow_locked(struct lu_handle *h)
 		flush_stdout_locked(h);
 	h->rpos = h->rend = 0;
 	h->wbase = h->wpos = h->wend = 0;
-	n = lu_read_as(lu_ops(), h->fd_class, h->fd, h->buf, h->size);
+	n = lu_read_as(lu_ops(), class_locked(h), h->fd, h->buf, h->size);
 	if (n < 0)
 		return n;
 	if (n == 0)
@@ -362,7 +384,7 @@ static ssize_t read_locked(struct lu_handle *h, char *s, size_t n)
 		h->rpos = h->rend = 0;
 		h->wbase = h->wpos = h->wend = 0;
 		count = want - (h->size >= 128 ? want % h->size : 0);
-		r = lu_read_as(lu_ops(), h->fd_class, h->fd, s, count);
+		r = lu_read_as(lu_ops(), class_locked(h), h->fd, s, count);
 		if (r <= 0) {
 			if (r == 0)
 				h->eof = true;

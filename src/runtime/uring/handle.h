@@ -26,7 +26,9 @@
  *    fd's position moves back to where the reader stopped), as fflush does.
  * Read and write at the current position are the syscall for a regular file, block device or
  * O_NONBLOCK fd, and the ring for other fds (ops.h, lu_fd_class): the class, the buffer size
- * and the buffering are decided once, when the handle is made (one fstat, one F_GETFL).
+ * and the buffering are decided once, when the handle is made (one fstat, one F_GETFL); the
+ * class again, with one F_GETFL, only after the runtime changed the fd's O_NONBLOCK
+ * (lu_fd_set_nonblocking).
  *
  * Handles are shared between Lean tasks and finalized on whichever thread drops the last
  * reference, so every function takes the handle's mutex.  Results are >= 0 or -errno.

@@ -216,17 +216,12 @@ extern "C" lean_obj_res lean_io_net_fd_info(b_lean_obj_arg fd, lean_obj_arg)
 					 lean_box_uint32(static_cast<uint32_t>(fl))));
 }
 
+/* Through the C core, so that a handle on the same fd sees the change (handle.h). */
 extern "C" lean_obj_res lean_io_net_set_nonblocking(b_lean_obj_arg fd, uint8_t on, lean_obj_arg)
 {
-	int f = fd_of(fd);
-	int fl = fcntl(f, F_GETFL);
+	int r = lu_fd_set_nonblocking(fd_of(fd), on != 0);
 
-	if (fl < 0)
-		return io_error(-errno);
-	int want = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
-	if (want != fl && fcntl(f, F_SETFL, want) < 0)
-		return io_error(-errno);
-	return ok_unit();
+	return r < 0 ? io_error(r) : ok_unit();
 }
 
 /* The file-tree syscalls io_uring has no opcode for (readlink, fchmodat, fchmod, umask,

@@ -135,11 +135,22 @@ enum lu_fd_class lu_fd_class_of(mode_t mode, int status_flags);
 int lu_fd_class(int fd);
 
 /*
+ * Set or clear `fd`'s O_NONBLOCK: 0 or -errno.  The runtime changes the flag only through
+ * this, so that a caller that classified the fd once (a handle) need not ask F_GETFL at every
+ * operation to follow it: lu_fd_nonblock_changes(fd) moves at every call, and such a caller
+ * asks again only when the count it classified at is no longer the current one.  A change
+ * made behind the runtime's back (fcntl(2) by other code, a child) is not seen.
+ */
+int lu_fd_set_nonblocking(int fd, bool on);
+uint32_t lu_fd_nonblock_changes(int fd);
+
+/*
  * ops->read and ops->write for a caller that has classified the fd once (a buffered handle),
  * without the fstat and fcntl that lu_uring_ops' read and write make on every call to find
  * the class: LU_FD_SYSCALL is the POSIX twin whatever `ops` is, LU_FD_STREAM is `ops`'s form.
- * The class is trusted: if someone sets O_NONBLOCK on a stream fd later, the ring keeps
- * waiting for readiness where the syscall would fail with EAGAIN.
+ * The class is trusted: if O_NONBLOCK is set on a stream fd later, the ring keeps waiting
+ * for readiness where the syscall would fail with EAGAIN, unless the caller follows
+ * lu_fd_nonblock_changes.
  */
 ssize_t lu_read_as(const struct lu_ops *ops, enum lu_fd_class cls, int fd, void *buf,
 		   size_t len);
