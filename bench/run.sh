@@ -286,7 +286,10 @@ rm -rf "$work/src"
 
 ## Servers.  Each run starts "command... PORT" on a fresh port (no wait for TIME_WAIT), waits
 ## until it is ready, loads it, checks that it survived, and stops it.
-port=$((20000 + $$ % 20000))
+# Below the ephemeral range: a port some client connection holds (wrk's and the load's, or the
+# previous run's in TIME_WAIT) cannot be listened on, SO_REUSEADDR or not.
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+port=$((10000 + $$ % ((low > 12000 ? low - 12000 : 1000))))
 # start_server <line|port> <command...>: ready once it prints its "listening on" line, or (the
 # peers, which print nothing) once the port accepts a connection; 1 if it dies or takes 10 s.
 start_server() {

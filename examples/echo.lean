@@ -92,17 +92,23 @@ def serveBlocking (c : Socket) (served : IO.Ref Nat) : IO Unit := do
   try Blocking.close c catch e => report e
   served.modify (· + 1)
 
-/-- Accept until `max` connections were accepted (`0`: forever); the tasks to wait for. -/
-partial def acceptBlocking (l : Listener) (served : IO.Ref Nat) (max : Nat)
-    (tasks : Array (Task (Except IO.Error Unit))) : IO (Array (Task (Except IO.Error Unit))) := do
-  if max > 0 && tasks.size ≥ max then return tasks
+/-- Accept one connection and start its thread; `none` if accept failed (reported). -/
+def acceptOne (l : Listener) (served : IO.Ref Nat) : IO (Option (Task (Except IO.Error Unit))) := do
   match ← tryCatch (some <$> Blocking.accept l) (fun e => do report e; pure none) with
   | none =>
     IO.sleep 10   -- out of fds, say: let connections end before accepting again
-    acceptBlocking l served max tasks
-  | some c =>
-    let t ← IO.asTask (serveBlocking c served) Task.Priority.dedicated
-    acceptBlocking l served max (if max > 0 then tasks.push t else tasks)
+    pure none
+  | some c => some <$> IO.asTask (serveBlocking c served) Task.Priority.dedicated
+
+/-- Accept until `max` connections were accepted (`0`: forever); the tasks to wait for.  Its
+call to itself is its last act in each branch, so it compiles to a loop: a long-lived server
+accepts without growing its stack. -/
+partial def acceptBlocking (l : Listener) (served : IO.Ref Nat) (max : Nat)
+    (tasks : Array (Task (Except IO.Error Unit))) : IO (Array (Task (Except IO.Error Unit))) := do
+  if max > 0 && tasks.size ≥ max then pure tasks
+  else match ← acceptOne l served with
+    | none => acceptBlocking l served max tasks
+    | some t => acceptBlocking l served max (if max > 0 then tasks.push t else tasks)
 
 /-! Start -/
 

@@ -325,18 +325,30 @@ partial def drainBlocking (c : Socket) (buf : ByteArray) (left : Nat) : IO Unit 
   let buf ← Blocking.recv c buf
   if buf.size > 0 && buf.size < left then drainBlocking c (Ring.clear buf) (left - buf.size)
 
-partial def serveBlocking (env : Env) (c : Socket) (buf out : ByteArray) (skip : Nat) :
-    IO Unit := do
+/-- One recv and the answers to it: what the next round starts from, or `none` once the
+connection is done. -/
+def roundBlocking (env : Env) (c : Socket) (buf out : ByteArray) (skip : Nat) :
+    IO (Option (ByteArray × ByteArray × Nat)) := do
   let before := buf.size
   let buf ← Blocking.recv c buf
-  if buf.size == before then return
-  if skip ≥ buf.size then serveBlocking env c (Ring.clear buf) out (skip - buf.size) else
+  if buf.size == before then return none
+  if skip ≥ buf.size then return some (Ring.clear buf, out, skip - buf.size)
   let ⟨out, rest, skip, close⟩ := answer env buf skip out
   if out.size > 0 then Blocking.sendAll c out
   if close then
     Blocking.shutdown c 1
     drainBlocking c (Ring.clear buf) lingerBytes
-  else serveBlocking env c (compact env buf rest) (Ring.clear out) skip
+    return none
+  return some (compact env buf rest, Ring.clear out, skip)
+
+/- A call to itself as the very last thing, so that it compiles to a loop: a keep-alive
+connection makes one round per request, and a round that left a continuation behind overflowed
+the thread's stack after some 30,000 requests. -/
+partial def serveBlocking (env : Env) (c : Socket) (buf out : ByteArray) (skip : Nat) :
+    IO Unit := do
+  match ← roundBlocking env c buf out skip with
+  | some (buf, out, skip) => serveBlocking env c buf out skip
+  | none => pure ()
 
 def connBlocking (env : Env) (c : Socket) : IO Unit := do
   try
@@ -347,9 +359,12 @@ def connBlocking (env : Env) (c : Socket) : IO Unit := do
 
 partial def acceptBlocking (env : Env) (l : Listener) : IO Unit := do
   match ← tryCatch (some <$> Blocking.accept l) (fun e => do report e; pure none) with
-  | none => IO.sleep 10   -- out of fds, say: let connections end before accepting again
-  | some c => discard <| IO.asTask (connBlocking env c) Task.Priority.dedicated
-  acceptBlocking env l
+  | none =>
+    IO.sleep 10   -- out of fds, say: let connections end before accepting again
+    acceptBlocking env l
+  | some c =>
+    discard <| IO.asTask (connBlocking env c) Task.Priority.dedicated
+    acceptBlocking env l
 
 /-! Start -/
 

@@ -25,9 +25,9 @@ def usage : String := "usage: naivecp [-r] SRC... DST"
 
 partial def copyLoop (src dst : IO.FS.Handle) : IO Unit := do
   let buf ← src.read 65536
-  if buf.isEmpty then return
-  dst.write buf
-  copyLoop src dst
+  unless buf.isEmpty do
+    dst.write buf
+    copyLoop src dst
 
 def copyFile (src dst : FilePath) : IO Unit := do
   let i ← IO.FS.Handle.mk src IO.FS.Mode.read

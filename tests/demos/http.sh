@@ -2,7 +2,8 @@
 # The HTTP demo's test (examples/http.lean), under LEAN_IO_BACKEND=uring and =posix, in fiber
 # mode (--threads 2) and --blocking mode: the request set of tests/demos/http_check.py (every
 # answer compared byte for byte, and whether the connection stays open or is closed), the same
-# against a server with --body-size 100000, and a `wrk -c 64 -d 2` run that must see no socket
+# against a server with --body-size 100000, 50,000 requests one after the other on one
+# connection (tests/demos/http_long.py), and a `wrk -c 64 -d 2` run that must see no socket
 # error and only 200s (skipped with a note if wrk is not installed).  The server must print
 # nothing on stderr.
 #
@@ -61,6 +62,13 @@ for backend in uring posix; do
       else
         fail "$name: wrk -c 64 -d 2: $(tr '\n' ' ' < "$work/wrk")"
       fi
+    fi
+    # 50,000 requests on one connection: the blocking loop once overflowed its stack at 32,745.
+    if python3 "$ROOT/tests/demos/http_long.py" "$port" 50000 > "$work/long" 2>&1 &&
+       kill -0 "$server" 2>/dev/null; then
+      pass "$name: 50000 requests on one keep-alive connection"
+    else
+      fail "$name: 50000 requests on one connection: $(tail -1 "$work/long"); $(tail -1 "$work/err")"
     fi
     stop_server "$name"
 
