@@ -85,6 +85,9 @@ structure Job where
   mode : UInt32
   deriving Inhabited
 
+/-- The last component of its path, which orders the copies (`main`). -/
+def Job.name (j : Job) : String := (j.src.splitOn "/").getLast!
+
 def Job.isLink (j : Job) : Bool := j.mode &&& File.sIfmt == File.sIflnk
 
 def Job.perm (j : Job) : UInt32 := j.mode &&& 0o7777
@@ -445,8 +448,11 @@ def main (args : List String) : IO UInt32 := do
   let paths := cfg.paths.map trimSlashes
   let (jobs, dirs) ← Fiber.run (plan sh (paths.take (paths.length - 1)) paths.getLast!)
   -- Largest first, so that the last files to start are small ones and the threads end together
-  -- (ties broken by path: `qsort` is quadratic on equal keys).
-  let jobs := jobs.qsort fun a b => a.size > b.size || (a.size == b.size && a.src < b.src)
+  -- Ties are broken by file name, then path (`qsort` is quadratic on equal keys): files in flight
+  -- together then lie in different directories, whose creates do not queue on one directory's
+  -- lock (in a tree of 4 KiB files, a quarter of the time went spinning on it).
+  let jobs := jobs.qsort fun a b => a.size > b.size || (a.size == b.size &&
+    (a.name < b.name || (a.name == b.name && a.src < b.src)))
   let next ← IO.mkRef 0
   withProgress sh jobs <| Fiber.runInThreads (min cfg.threads (max jobs.size 1))
     fun _ => copyThread sh jobs next
