@@ -33,6 +33,10 @@ step "tier 1: C core tests" tier1 plain
 step "tier 1: C core tests under ASan+UBSan" tier1 asan
 step "tier 1: C core tests under TSan" tier1 tsan
 step "tier 1: Spin model of the ring's orderings" spec/spin/check.sh
+step "tier 1: differential fuzzer, uring vs posix, 60 s" \
+  env LU_FUZZ_BUILD="$ROOT/build/fuzz" tests/fuzz/run.sh 60
+step "tier 1: the fuzzer finds a planted bug" \
+  env LU_FUZZ_BUILD="$ROOT/build/fuzz" LU_FUZZ_PLANT=1 tests/fuzz/run.sh 180
 
 src=$(scripts/build-toolchain.sh --find-source 2>&1)
 case $? in
@@ -46,6 +50,8 @@ case $? in
     tests/lean/run-backends.sh "$stage1"
   step "tier 2: the README's quick start, as written" tests/readme.sh "$stage1"
   step "tier 2: demos (urcp, echo, http), uring vs posix" tests/demos/run.sh "$stage1"
+  step "tier 2: soak: echo at 1,000 connections for 30 s, a 10,000-file copy, uring and posix" \
+    tests/soak/run.sh "$stage1" 30
   step "tier 2: upstream test suite, uring vs posix" scripts/upstream-suite.sh "$CACHE/build"
   ;;
 2)

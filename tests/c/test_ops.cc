@@ -587,6 +587,30 @@ TEST_P(Ops, WrongAccessModeAndFileType)
 	close(d);
 }
 
+// Transfers of no bytes get the syscall's checks (the ring's zero-length read of a directory
+// gave 0; tests/fuzz/crashes/pread-dir-zero-len).
+TEST_P(Ops, ZeroLengthTransfersAreCheckedAsTheSyscallChecksThem)
+{
+	put_file(dir.fd(), "f", "abc");
+	char buf[1];
+	int d = openat(dir.fd(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ro = openat(dir.fd(), "f", O_RDONLY | O_CLOEXEC);
+	int p[2];
+	ASSERT_EQ(pipe2(p, O_CLOEXEC), 0);
+	EXPECT_EQ(ops().pread(d, buf, 0, 0), -EISDIR);
+	EXPECT_EQ(ops().read(d, buf, 0), -EISDIR);
+	EXPECT_EQ(ops().pread(ro, buf, 0, 0), 0);
+	EXPECT_EQ(ops().pread(ro, buf, 0, -1), -EINVAL);
+	EXPECT_EQ(ops().pwrite(ro, buf, 0, 0), -EBADF);
+	EXPECT_EQ(ops().pread(p[0], buf, 0, 0), -ESPIPE);
+	EXPECT_EQ(ops().pwrite(p[1], buf, 0, 0), -ESPIPE);
+	EXPECT_EQ(ops().pread(-1, buf, 0, 0), -EBADF);
+	close(d);
+	close(ro);
+	close(p[0]);
+	close(p[1]);
+}
+
 TEST_P(Ops, DiskFullIsENOSPC)
 {
 	int fd = ops().openat(AT_FDCWD, "/dev/full", O_WRONLY | O_CLOEXEC, 0);

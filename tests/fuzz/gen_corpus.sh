@@ -1,0 +1,19 @@
+#!/bin/bash
+# Writes the seed inputs of tests/fuzz/corpus/ (the format is described in fuzz_ops.cc: an opcode
+# byte, then its arguments; the slot byte comes first).  Run from anywhere: bash gen_corpus.sh
+set -e
+dir=$(dirname "$0")/corpus
+mkdir -p "$dir"
+seed() { printf "$2" >"$dir/$1"; }
+# open a RDWR|CREAT, write 150, pread 200 at 0, pwrite 120 at 10, fsync, close, close again
+seed file '\x00\x00\x02\x00\x01\x00\x96\x03\x03\x00\xc8\x00\x04\x00\x78\x05\x05\x05\x00\x06\x00\x06\x00'
+# mkdir d, create d/a, write, rename d/a over a, rmdir d, unlink a twice
+seed dirs '\x08\x02\x00\x01\x01\x03\x01\x01\x20\x04\x09\x03\x00\x07\x06\x07\x00\x07\x00'
+# pipe in slots 2 and 3, write 40, read 100, close the writer, read at EOF
+seed pipe '\x0a\x02\x01\x03\x28\x02\x02\x02\x64\x06\x03\x02\x02\x10'
+# socket pair in slots 4 and 5, send both ways, recv, read
+seed socket '\x0b\x04\x0c\x04\x30\x01\x0d\x05\xff\x0c\x05\x10\x00\x02\x04\x20'
+# handle on a by "w+", write 200, flush, close; again by "r", getline, read 80
+seed handle '\x0e\x00\x00\x04\x11\x00\x00\xc8\x07\x13\x00\x00\x14\x00\x00\x0e\x00\x01\x00\x12\x00\x01\x10\x00\x01\x50'
+# handles on both ends of a pipe: write, getline, read, close the writer, read at EOF
+seed handle-pipe '\x0a\x00\x0f\x01\x00\x02\x0f\x00\x01\x01\x11\x00\x00\x50\x00\x12\x00\x01\x10\x00\x01\x20\x14\x00\x00\x06\x01\x10\x00\x01\xff'
