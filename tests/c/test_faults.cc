@@ -529,11 +529,7 @@ std::string emfile_main_observations()
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return "pipe failed";
-	rlimit lim = { 64, 64 };
-	setrlimit(RLIMIT_NOFILE, &lim);
-	std::vector<int> held;
-	for (int fd; (fd = dup(0)) >= 0;)
-		held.push_back(fd);
+	std::vector<int> held = take_every_fd();
 	int ret = lu_backend_init();
 	const struct lu_ops *ops = lu_ops();
 	std::string out = "init " + std::to_string(ret) + " " + lu_backend()->reason + "\n" +

@@ -235,11 +235,7 @@ std::string ringless_thread_observations()
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) != 0)
 		return "pipe failed";
-	rlimit lim = { 64, 64 };
-	setrlimit(RLIMIT_NOFILE, &lim);
-	std::vector<int> held;
-	for (int fd; (fd = dup(0)) >= 0;)
-		held.push_back(fd);
+	std::vector<int> held = take_every_fd();
 	std::string out;
 	for (bool close_it : { false, false, true }) {
 		ringless_job j = { p[1], close_it, "" };
