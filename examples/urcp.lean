@@ -364,8 +364,10 @@ def outOfFds : IO.Error → Bool
 /-- Copy `j`; out of descriptors while other files are being copied (or were, since this try
 began), wait a millisecond and start it again.  With a low limit on open files (`ulimit -n`),
 the lanes that get descriptors copy and the others wait their turn, as `cp` copies under any
-limit; only a file that finds no descriptor when no other is held fails. -/
-partial def copyJob (wk : Worker) (j : Job) (buf : ByteArray) : Fiber ByteArray := do
+limit; only a file that finds no descriptor when no other is held, or none in 2,000 tries,
+fails. -/
+partial def copyJob (wk : Worker) (j : Job) (buf : ByteArray) (tries : Nat := 0) :
+    Fiber ByteArray := do
   let seen ← wk.sh.copying.modifyGet fun (n, ended) => (ended, (n + 1, ended))
   let r ← tryCatch (Except.ok <$> (if j.isLink then copyLink j *> pure buf else copyFile wk j buf))
     fun e => pure (Except.error e)
@@ -374,9 +376,9 @@ partial def copyJob (wk : Worker) (j : Job) (buf : ByteArray) : Fiber ByteArray 
   match r with
   | Except.ok buf => pure buf
   | Except.error e =>
-    if outOfFds e && others then
+    if outOfFds e && others && tries < 2000 then
       Fiber.sleep 1
-      copyJob wk j (ByteArray.mkEmpty block)
+      copyJob wk j (ByteArray.mkEmpty block) (tries + 1)
     else throw e
 
 /-- One lane: copy the next file of the queue until it is empty, then lend itself as idle.
