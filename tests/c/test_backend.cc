@@ -109,6 +109,26 @@ TEST(Backend, MissingOpcodesFallBack)
 			       "lacks IORING_OP_READ (IORING_REGISTER_PROBE)");
 }
 
+// The guarantees the driver relies on: this kernel gives them, and a kernel missing either one
+// is refused with its name (no kernel here lacks them, so the check runs on masked features).
+TEST(Backend, RequiredFeatures)
+{
+	int err = 0;
+	struct lu_driver *d = lu_driver_get(&err);
+	ASSERT_NE(d, nullptr) << err;
+	uint32_t features = lu_driver_features(d);
+	char why[128] = "";
+	EXPECT_EQ(lu_backend_check_features(features, why, sizeof(why)), 0) << why;
+	const std::pair<uint32_t, std::string> required[] = {
+		{ IORING_FEAT_NODROP, "IORING_FEAT_NODROP" },
+		{ IORING_FEAT_SUBMIT_STABLE, "IORING_FEAT_SUBMIT_STABLE" },
+	};
+	for (const auto &[bit, name] : required) {
+		EXPECT_EQ(lu_backend_check_features(features & ~bit, why, sizeof(why)), -EOPNOTSUPP);
+		EXPECT_EQ(std::string(why), "io_uring lacks " + name + " (io_uring_setup's features)");
+	}
+}
+
 bool kernel_at_least(int major, int minor)
 {
 	utsname u;

@@ -28,6 +28,23 @@ static const struct {
 };
 #undef OP
 
+/*
+ * Kernel guarantees the ring model (spec/) and the driver assume, each since Linux 5.5.
+ * NODROP: a completion that finds the CQ full is kept on the overflow list, never dropped
+ * (L2's kOverflow; the driver's every-operation-completes-once).  SUBMIT_STABLE: the kernel
+ * has read an SQE and the data it points to once it has consumed it (L2's kGetSqe), so a slot
+ * released by sq_head may be refilled while the operation is still running.
+ */
+#define FEAT(name) { IORING_FEAT_##name, "IORING_FEAT_" #name }
+static const struct {
+	uint32_t bit;
+	const char *name;
+} required_features[] = {
+	FEAT(NODROP),
+	FEAT(SUBMIT_STABLE),
+};
+#undef FEAT
+
 enum { REASON_MAX = 256 };
 
 void lu_describe_errno(char *buf, size_t n, int err)
@@ -38,6 +55,18 @@ void lu_describe_errno(char *buf, size_t n, int err)
 		snprintf(buf, n, "%s (%s)", name, desc ? desc : "unknown error");
 	else
 		snprintf(buf, n, "errno %d", err);
+}
+
+int lu_backend_check_features(uint32_t features, char *why, size_t n)
+{
+	for (size_t i = 0; i < sizeof(required_features) / sizeof(required_features[0]); i++) {
+		if (!(features & required_features[i].bit)) {
+			snprintf(why, n, "io_uring lacks %s (io_uring_setup's features)",
+				 required_features[i].name);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
 }
 
 /*
@@ -55,6 +84,10 @@ static int probe_uring(char *why, size_t n)
 		lu_describe_errno(e, sizeof(e), -err);
 		snprintf(why, n, "io_uring_setup failed: %s", e);
 		return err;
+	}
+	if (lu_backend_check_features(lu_driver_features(d), why, n) != 0) {
+		lu_driver_release();
+		return -EOPNOTSUPP;
 	}
 	/* A failed probe (kernels before 5.6) confirms nothing: every opcode counts as missing. */
 	struct lu_ring_opcodes probe;

@@ -8,12 +8,15 @@
  *  - auto:  io_uring if it works; otherwise POSIX, and the reason is recorded.
  * "Works" means: a ring can be set up (not ENOSYS, EPERM from seccomp or
  * kernel.io_uring_disabled, ENOMEM from the memlock limit) and the probe lists every opcode
- * the operations need.  Any other value of the variable is an error, not a silent default.
+ * the operations need, and the kernel reports the guarantees the driver relies on
+ * (IORING_FEAT_NODROP, IORING_FEAT_SUBMIT_STABLE).  Any other value of the variable is an
+ * error, not a silent default.
  */
 #ifndef LU_BACKEND_H
 #define LU_BACKEND_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -48,6 +51,11 @@ void lu_describe_errno(char *buf, size_t n, int err);
  * POSIX.
  */
 int lu_backend_decide(const char *env_value, struct lu_backend *out);
+/*
+ * 0 if `features` (io_uring_params.features) has every guarantee the runtime relies on;
+ * otherwise -EOPNOTSUPP and, in `why`, the first one missing.
+ */
+int lu_backend_check_features(uint32_t features, char *why, size_t n);
 
 #ifdef __cplusplus
 }

@@ -458,3 +458,8 @@ int lu_driver_probe(struct lu_driver *d, struct lu_ring_opcodes *out)
 {
 	return lu_ring_probe(&d->ring, out);
 }
+
+uint32_t lu_driver_features(const struct lu_driver *d)
+{
+	return d->ring.features;
+}

@@ -50,6 +50,8 @@ int lu_driver_setup_error(void);
 /* The opcodes this thread's ring supports (one IORING_REGISTER_PROBE). */
 struct lu_ring_opcodes;
 int lu_driver_probe(struct lu_driver *d, struct lu_ring_opcodes *out);
+/* What io_uring_setup reported of this thread's ring (IORING_FEAT_*). */
+uint32_t lu_driver_features(const struct lu_driver *d);
 
 /*
  * Synchronous path: copy `sqe` into this thread's ring, submit it, wait for its completion and
