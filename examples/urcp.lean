@@ -26,9 +26,10 @@ How it runs:
 * `readlink`, `symlink`, `fchmod` and `chmod` have no io_uring opcode: they are short blocking
   calls, made only for links and for modes the umask would strip;
 * directories get their modes last, deepest first, so that a read-only one is filled first;
-* a lane that finds no descriptor left (`EMFILE` under a low `ulimit -n`) waits while other
-  files are open and starts its file again, so a limit that lets one file open at a time still
-  copies everything;
+* a lane that finds no descriptor left (`EMFILE` under a low `ulimit -n`) starts its file
+  again once fewer files are being copied: the number copied at once narrows to what the limit
+  allows and widens by one with each file copied, so a limit that lets one file open at a time
+  still copies everything, and the lanes never all fail and retry in step;
 * `--copy-file-range` copies each regular file's bytes with `copy_file_range(2)` instead (as
   `cp` does), still opening and closing through the ring;
 * a progress line (files, bytes, rate) is redrawn on stderr five times a second when stderr is
@@ -92,6 +93,15 @@ def Job.isLink (j : Job) : Bool := j.mode &&& File.sIfmt == File.sIflnk
 
 def Job.perm (j : Job) : UInt32 := j.mode &&& 0o7777
 
+/-- How many files are being copied at once, on every thread together, and how many may be:
+the lanes' number until descriptors run out (`copyJob`). -/
+structure Admission where
+  lanes : Nat
+  limit : Nat := lanes
+  copying : Nat := 0
+  /-- Copies ended, for a lane that ran out of descriptors while none other was counted. -/
+  ended : Nat := 0
+
 /-- What the main thread and the copying threads share. -/
 structure Shared where
   cfg : Config
@@ -102,9 +112,7 @@ structure Shared where
   /-- Counts for the progress line. -/
   files : IO.Ref Nat
   bytes : IO.Ref Nat
-  /-- Files being copied now on every thread (each holds descriptors), and how many copies
-  have ended, for a lane that runs out of descriptors (`copyJob`). -/
-  copying : IO.Ref (Nat × Nat)
+  admission : IO.Ref Admission
 
 /-- Report a failure on its own line and remember it for the exit code. -/
 def Shared.fail (sh : Shared) (msg : String) : IO Unit := do
@@ -361,24 +369,42 @@ def outOfFds : IO.Error → Bool
   | IO.Error.resourceExhausted _ code _ => code == 24 || code == 23
   | _ => false
 
-/-- Copy `j`; out of descriptors while other files are being copied (or were, since this try
-began), wait a millisecond and start it again.  With a low limit on open files (`ulimit -n`),
-the lanes that get descriptors copy and the others wait their turn, as `cp` copies under any
-limit; only a file that finds no descriptor when no other is held, or none in 2,000 tries,
-fails. -/
+/-- Wait until fewer files than the limit are being copied, then count one more; gives the
+copies ended so far. -/
+partial def admit (sh : Shared) : Fiber Nat := do
+  let ended? ← sh.admission.modifyGet fun a =>
+    if a.copying < a.limit then (some a.ended, { a with copying := a.copying + 1 }) else (none, a)
+  match ended? with
+  | some ended => pure ended
+  | none => do Fiber.sleep 1; admit sh
+
+/-- Count a copy out.  One that found no descriptor narrows the limit to the copies still
+holding theirs (at least one); one that ended otherwise widens it by one.  Gives whether another
+copy held descriptors during the try: one was counted, or one ended since `seen`. -/
+def release (sh : Shared) (seen : Nat) (noFd : Bool) : Fiber Bool :=
+  sh.admission.modifyGet fun a =>
+    let n := a.copying - 1
+    let limit := if noFd then max 1 (min a.limit n) else min a.lanes (a.limit + 1)
+    (n > 0 || a.ended != seen, { a with copying := n, ended := a.ended + 1, limit := limit })
+
+/-- Copy `j`; out of descriptors while other files held theirs, start it again once admitted.
+Under a low limit on open files (`ulimit -n`) the files copied at once narrow to what fits,
+as `cp` copies under any limit: lanes that all retried at once, each after a fixed pause, failed
+together again (a livelock under the POSIX backend, whose operations run in step).  Only a file
+that finds no descriptor when no other is held, or none in 2,000 tries, fails. -/
 partial def copyJob (wk : Worker) (j : Job) (buf : ByteArray) (tries : Nat := 0) :
     Fiber ByteArray := do
-  let seen ← wk.sh.copying.modifyGet fun (n, ended) => (ended, (n + 1, ended))
+  let seen ← admit wk.sh
   let r ← tryCatch (Except.ok <$> (if j.isLink then copyLink j *> pure buf else copyFile wk j buf))
     fun e => pure (Except.error e)
-  let others ← wk.sh.copying.modifyGet fun (n, ended) =>
-    (n - 1 > 0 || ended != seen, (n - 1, ended + 1))
+  let noFd := match r with
+    | Except.error e => outOfFds e
+    | Except.ok _ => false
+  let others ← release wk.sh seen noFd
   match r with
   | Except.ok buf => pure buf
   | Except.error e =>
-    if outOfFds e && others && tries < 2000 then
-      Fiber.sleep 1
-      copyJob wk j (ByteArray.mkEmpty block) (tries + 1)
+    if noFd && others && tries < 2000 then copyJob wk j (ByteArray.mkEmpty block) (tries + 1)
     else throw e
 
 /-- One lane: copy the next file of the queue until it is empty, then lend itself as idle.
@@ -446,7 +472,8 @@ def main (args : List String) : IO UInt32 := do
   let failed ← IO.mkRef false
   let files ← IO.mkRef 0
   let bytes ← IO.mkRef 0
-  let sh : Shared := ⟨cfg, umask, progress, failed, files, bytes, ← IO.mkRef (0, 0)⟩
+  let admission ← IO.mkRef { lanes := cfg.threads * cfg.depth : Admission }
+  let sh : Shared := ⟨cfg, umask, progress, failed, files, bytes, admission⟩
   let paths := cfg.paths.map trimSlashes
   let (jobs, dirs) ← Fiber.run (plan sh (paths.take (paths.length - 1)) paths.getLast!)
   -- Largest first, so that the last files to start are small ones and the threads end together
