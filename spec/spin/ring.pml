@@ -3,7 +3,7 @@
  * transliteration of the kernel (io_sqring_entries, io_get_sqe, io_commit_sqring,
  * io_cqe_cache_refill, the overflow list, io_commit_cqring), under a weak memory model.
  *
- * Spin explores sequentially consistent interleavings, so the weak behaviours the eight
+ * Spin explores sequentially consistent interleavings, so the weak behaviours the nine
  * ordering points forbid are modelled explicitly (see check.sh for the mutation table):
  *
  *   store -> store   Slot stores (SQEs by the user, CQEs by the kernel) go into a per-thread
@@ -21,14 +21,24 @@
  *                    then read a head that justifies it (a promise, as in load buffering).  A
  *                    promise that can never be justified blocks, which shows up as an invalid
  *                    end state; check.sh runs the weakened variants with -E for that reason.
+ *                    (c) acquire missing on the head load in lu_ring_publish_sq: the user goes
+ *                    on filling slots with a head the load reads later (a promise, discharged
+ *                    when sq_head holds that value, before the next head load or tail store).
  *
- * What a pass means: no interleaving of this encoding loses, duplicates or corrupts an id.
+ * Ordering: requests complete in any order; `produced` logs the order in which the kernel
+ * produced their CQEs (posted to the CQ or appended to the overflow list), and the user must
+ * reap exactly that order.  -DPOST_PAST_OVERFLOW is a kernel that posts into the CQ while the
+ * overflow list is non-empty: check.sh requires that the ordering assertion catches it.
+ *
+ * What a pass means: no interleaving of this encoding loses, duplicates, corrupts or reorders
+ * an id.
  * The encoding allows fewer behaviours than C11 does (index accesses are sequentially
  * consistent, a stale slot load sees only the previous value, buffers coalesce per slot), so
- * it is a bug finder for the eight ordering points, not a proof for every weak execution; the
+ * it is a bug finder for the nine ordering points, not a proof for every weak execution; the
  * mutation table is what shows it is strong enough to see each one missing.  The user side
- * follows ring.c (the head is re-read only when the cached one says "full"; publish_sq's extra
- * head load only refreshes head_seen); the kernel side follows §1.2-1.3 of the ring notes.
+ * follows ring.c (lu_ring_get_sqe re-reads the head only when the cached one says "full";
+ * lu_ring_publish_sq load-acquires it after every tail store, and the user then fills slots on
+ * that head without another load); the kernel side follows §1.2-1.3 and §1.6 of the ring notes.
  *
  * Indices are free-running bytes (wrapping at 256 as the C u32s wrap at 2^32; both
  * capacities divide 256), starting at START so that wrap-around happens within N steps.
@@ -37,7 +47,8 @@
  * Build knobs: -DC=<sq capacity> -DCQ=<cq capacity> -DN=<ids> -DSTART=<first index>, and one
  * of -DWEAK_SQ_TAIL_RELEASE, -DWEAK_SQ_TAIL_ACQUIRE, -DWEAK_SQ_HEAD_RELEASE,
  * -DWEAK_SQ_HEAD_ACQUIRE, -DWEAK_CQ_TAIL_RELEASE, -DWEAK_CQ_TAIL_ACQUIRE,
- * -DWEAK_CQ_HEAD_RELEASE, -DWEAK_CQ_HEAD_ACQUIRE.
+ * -DWEAK_CQ_HEAD_RELEASE, -DWEAK_CQ_HEAD_ACQUIRE, -DWEAK_SQ_HEAD_ACQUIRE_PUBLISH (the head
+ * load in lu_ring_publish_sq), or the kernel bug -DPOST_PAST_OVERFLOW.
  */
 
 #ifndef C
@@ -67,6 +78,7 @@ byte sqe_buf[C], cqe_buf[CQ];
 byte sqe_npending, cqe_npending;
 
 bool kdone;                         /* harness only: the kernel has posted all N CQEs */
+byte produced[N], nproduced;        /* ghost: ids in the order their CQEs were produced */
 
 #define SQE_DRAIN(s) \
 	sqe_prev[s] = sqe[s]; sqe[s] = sqe_buf[s]; sqe_buf[s] = 0; sqe_pending[s] = false; sqe_npending--
@@ -129,6 +141,24 @@ inline drain_kernel() {
 #define LOAD_CQE(v, s) v = cqe[s]
 #endif
 
+/* A later head load or index store waits until a performed-late head load has read its value. */
+#ifdef WEAK_SQ_HEAD_ACQUIRE_PUBLISH
+#define PROMISE_KEPT (!promised)
+#else
+#define PROMISE_KEPT true
+#endif
+
+/* Completions happen in any order, so overflow's FIFO and the CQ's matter for the order. */
+#define COMPLETE(v) \
+	d_step { select(r : 1 .. len(inflight)); do :: r > 1 -> inflight?v; inflight!v; r-- :: else -> break od; \
+		inflight?v; produced[nproduced] = v; nproduced++; r = 0 }
+
+#ifdef POST_PAST_OVERFLOW
+#define OVERFLOW_EMPTY true
+#else
+#define OVERFLOW_EMPTY (len(overflow) == 0)
+#endif
+
 /*
  * Drains either buffer, one slot at a time, in any order, whenever it likes.  It is enabled
  * only while something is buffered, so a real deadlock of user and kernel stays visible.
@@ -149,6 +179,9 @@ end:	do
  */
 active proctype user() {
 	byte sqe_tail = START, head_seen = START;   /* private (spec: sqeTail, headSeen) */
+#ifdef WEAK_SQ_HEAD_ACQUIRE_PUBLISH
+	byte head_promise; bool promised;
+#endif
 	byte cq_head_local = START, cq_tail_seen = START;
 	byte next = 0, id, reaped = 0;
 	bool seen[N];
@@ -160,7 +193,7 @@ active proctype user() {
 			sqe_tail++; next++
 		:: else ->
 			if
-			:: head_seen = sq_head;      /* load-acquire sq_head */
+			:: PROMISE_KEPT; head_seen = sq_head;   /* load-acquire sq_head */
 				if
 				:: FILL(sqe_tail, head_seen) < C -> SQE_STORE(sqe_tail % C, next);
 					sqe_tail++; next++
@@ -174,7 +207,18 @@ active proctype user() {
 #endif
 			fi
 		fi
-	:: sqe_tail != sq_tail -> STORE_SQ_TAIL(sqe_tail)     /* lu_ring_publish_sq */
+	:: atomic { sqe_tail != sq_tail && PROMISE_KEPT -> STORE_SQ_TAIL(sqe_tail) };  /* lu_ring_publish_sq */
+#ifdef WEAK_SQ_HEAD_ACQUIRE_PUBLISH
+		if
+		:: head_seen = sq_head
+		:: atomic {                      /* the load is performed after later slot stores */
+			select(id : 0 .. FILL(sq_tail, head_seen)); head_seen = head_seen + id;
+			head_promise = head_seen; promised = true; id = 0 }
+		fi
+	:: atomic { promised && sq_head == head_promise -> promised = false }  /* ...it reads it here */
+#else
+		head_seen = sq_head              /* load-acquire sq_head */
+#endif
 	:: cq_head_local == cq_tail_seen -> cq_tail_seen = cq_tail   /* peek: load-acquire cq_tail */
 	:: cq_head_local != cq_tail_seen ->  /* reap one CQE, then lu_ring_cq_advance(1) */
 #ifdef WEAK_CQ_HEAD_RELEASE
@@ -191,16 +235,17 @@ active proctype user() {
 		d_step {
 			assert(id < N);              /* corrupted: not an id we submitted */
 			assert(!seen[id]);           /* duplicated (and so some other id is lost) */
+			assert(id == produced[reaped]);  /* reordered against the kernel's production */
 			seen[id] = true; reaped++; cq_head_local++
 		}
-	:: atomic { next == N && kdone && cq_head_local == cq_tail -> break }
+	:: atomic { next == N && kdone && cq_head_local == cq_tail && PROMISE_KEPT -> break }
 	od;
 	assert(reaped == N)                  /* nothing lost */
 }
 
 /*
  * The kernel.  One io_submit_sqes batch: load-acquire sq_tail, read every SQE below it, one
- * store-release of sq_head.  Consumed requests complete later, in order; a CQE goes to the
+ * store-release of sq_head.  Consumed requests complete later, in any order; a CQE goes to the
  * overflow list when the CQ looks full or the list is non-empty (NODROP, FIFO preserved), and
  * cq_head is re-read only when the cached range is exhausted (io_cqe_cache_refill).
  */
@@ -208,7 +253,7 @@ active proctype kernel() {
 	byte k_head = START, k_tail_seen = START;    /* cached_sq_head, the tail it saw */
 	byte k_batch_end;
 	byte k_cq_tail = START, k_cq_head_seen = START;  /* cached_cq_tail, the head it saw */
-	byte consumed = 0, v;
+	byte consumed = 0, v, r;
 	chan inflight = [N] of { byte };
 	chan overflow = [N] of { byte };
 
@@ -236,19 +281,19 @@ active proctype kernel() {
 		fi
 	:: len(inflight) > 0 ->               /* a request completes: post its CQE */
 		if
-		:: len(overflow) == 0 && FILL(k_cq_tail, k_cq_head_seen) < CQ ->
-			inflight?v; CQE_STORE(k_cq_tail % CQ, v); k_cq_tail++
+		:: OVERFLOW_EMPTY && FILL(k_cq_tail, k_cq_head_seen) < CQ ->
+			COMPLETE(v); CQE_STORE(k_cq_tail % CQ, v); k_cq_tail++
 		:: else ->
 			if
 			:: k_cq_head_seen = cq_head; /* refill: READ_ONCE(cq_head) + control dependency */
 				if
-				:: len(overflow) == 0 && FILL(k_cq_tail, k_cq_head_seen) < CQ ->
-					inflight?v; CQE_STORE(k_cq_tail % CQ, v); k_cq_tail++
-				:: else -> d_step { inflight?v; overflow!v }
+				:: OVERFLOW_EMPTY && FILL(k_cq_tail, k_cq_head_seen) < CQ ->
+					COMPLETE(v); CQE_STORE(k_cq_tail % CQ, v); k_cq_tail++
+				:: else -> COMPLETE(v); overflow!v
 				fi
 #ifdef WEAK_CQ_HEAD_ACQUIRE
 			:: len(overflow) == 0 ->        /* CQE store overtakes the head load */
-				inflight?v; CQE_STORE_NOW(k_cq_tail % CQ, v);
+				COMPLETE(v); CQE_STORE_NOW(k_cq_tail % CQ, v);
 				FILL(k_cq_tail, cq_head) < CQ;
 				k_cq_head_seen = cq_head; k_cq_tail++
 #endif
