@@ -1,10 +1,13 @@
 /*
  * driver.c - one io_uring per thread; see driver.h.
  *
- * Bookkeeping: `in_ring` counts SQEs taken from the ring whose CQE has not been reaped yet
- * (both paths); it is what teardown drains to zero.  `inflight` counts batch operations whose
- * completion lu_wait has not returned yet; completions reaped but not yet returned wait in the
- * stash, whose capacity lu_submit reserves up front so that reaping never has to allocate.
+ * Bookkeeping: `in_ring` counts SQEs taken from the ring whose final CQE has not been reaped
+ * yet (both paths); it is what teardown drains to zero.  `inflight` counts batch operations
+ * whose final completion lu_wait has not returned yet.  A CQE with IORING_CQE_F_MORE (a
+ * multishot operation's, or a zero-copy send's before its IORING_CQE_F_NOTIF) is not final and
+ * counts in neither.  Completions reaped but not yet returned wait in the stash, whose capacity
+ * lu_submit reserves up front for one CQE per operation, so that reaping a single-shot CQE
+ * never has to allocate; only the extra CQEs of multishot operations grow it (see reap).
  *
  * Synchronous operations carry user_data LU_SYNC_TAG | seq.  Only the newest one is awaited
  * (with, while it settles, the cancel aimed at it); a CQE with the tag bit and another seq
@@ -20,7 +23,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ring.h"
 
@@ -81,9 +86,13 @@ static int stash_reserve(struct lu_driver *d, unsigned n)
 	return 0;
 }
 
-static void stash_push(struct lu_driver *d, const struct io_uring_cqe *cqe)
+/* Room for one more; false only when the stash is full and cannot grow. */
+static bool stash_push(struct lu_driver *d, const struct io_uring_cqe *cqe)
 {
+	if (d->stash_len == d->stash_cap && stash_reserve(d, d->stash_cap + 1) < 0)
+		return false;
 	d->stash[(d->stash_head + d->stash_len++) % d->stash_cap] = *cqe;
+	return true;
 }
 
 static bool stash_pop(struct lu_driver *d, struct io_uring_cqe *out)
@@ -124,9 +133,10 @@ static int reap(struct lu_driver *d, struct sync_wait *w)
 	for (;;) {
 		struct io_uring_cqe *cqe;
 		while ((cqe = lu_ring_peek_cqe(&d->ring)) != NULL) {
-			d->in_ring--;
 			if (!(cqe->user_data & LU_SYNC_TAG)) {
-				stash_push(d, cqe);
+				/* Out of memory: the CQE waits in the ring (or its overflow list). */
+				if (!stash_push(d, cqe))
+					return 0;
 			} else if (w) {
 				for (int i = 0; i < 2; i++) {
 					if (cqe->user_data == w->tag[i]) {
@@ -135,6 +145,8 @@ static int reap(struct lu_driver *d, struct sync_wait *w)
 					}
 				}
 			}
+			if (!(cqe->flags & IORING_CQE_F_MORE))
+				d->in_ring--;
 			lu_ring_cq_advance(&d->ring, 1);
 		}
 		if (!lu_ring_cq_overflowed(&d->ring))
@@ -323,7 +335,8 @@ int lu_wait(struct lu_driver *d, struct io_uring_cqe *cqe)
 			return -EBADR;
 		}
 		if (stash_pop(d, cqe)) {
-			d->inflight--;
+			if (!(cqe->flags & IORING_CQE_F_MORE))
+				d->inflight--;
 			return 0;
 		}
 		if (d->inflight == 0)
@@ -462,4 +475,13 @@ int lu_driver_probe(struct lu_driver *d, struct lu_ring_opcodes *out)
 uint32_t lu_driver_features(const struct lu_driver *d)
 {
 	return d->ring.features;
+}
+
+int lu_driver_register(struct lu_driver *d, unsigned opcode, void *arg, unsigned nr)
+{
+	struct lu_ring *ring = &d->ring;
+	unsigned use_index = ring->enter_flags & IORING_ENTER_REGISTERED_RING ?
+				     IORING_REGISTER_USE_REGISTERED_RING : 0;
+	long ret = syscall(__NR_io_uring_register, ring->enter_fd, opcode | use_index, arg, nr);
+	return ret < 0 ? -errno : (int)ret;
 }

@@ -52,6 +52,11 @@ struct lu_ring_opcodes;
 int lu_driver_probe(struct lu_driver *d, struct lu_ring_opcodes *out);
 /* What io_uring_setup reported of this thread's ring (IORING_FEAT_*). */
 uint32_t lu_driver_features(const struct lu_driver *d);
+/*
+ * io_uring_register(2) on this thread's ring (IORING_REGISTER_PBUF_RING...): its result, or
+ * -errno.  `arg` and `nr` are the syscall's.
+ */
+int lu_driver_register(struct lu_driver *d, unsigned opcode, void *arg, unsigned nr);
 
 /*
  * Synchronous path: copy `sqe` into this thread's ring, submit it, wait for its completion and
@@ -64,7 +69,9 @@ int lu_run(const struct io_uring_sqe *sqe);
 
 /*
  * Batch path.  lu_submit queues `sqe` (its user_data is the caller's; values with the top bit
- * set are reserved for the driver) and returns 0 or -errno.  Submission to the kernel happens
+ * set are reserved for the driver) and returns 0 or -errno.  A multishot operation (or a
+ * zero-copy send) yields several CQEs: each but the last has IORING_CQE_F_MORE, and the
+ * operation stays in flight until the last.  Submission to the kernel happens
  * at the latest in the next lu_wait.  lu_wait blocks until one completion is available and
  * stores it in *cqe; it returns 0, or -errno (e.g. -ENOENT when nothing is in flight, -EBADR
  * once after the kernel dropped CQEs).  EINTR is retried, as in lu_run().

@@ -8,6 +8,10 @@
  * completing it never allocate, and no CQE can be lost to a failed allocation.  Only the
  * fd-to-pollfd map, sized by the largest fd waited on, grows during a reap.
  *
+ * A multishot operation (accept, recv from a buffer group) posts its F_MORE CQEs itself as it
+ * runs and stays waiting; only those CQEs may need the done list to grow during a reap, and
+ * when it cannot, the operation simply waits for its next turn with nothing consumed.
+ *
  * run() is each operation's next step: its result (>= 0 or -errno), or WAIT with the fd and
  * event it waits for recorded in the operation.  It is called once when the operation leaves
  * the queue and again whenever poll(2) says that fd may have changed, so it must treat any
@@ -42,6 +46,9 @@
 /* The kernel's SPLICE_F_ALL, which it does not export (as in fileops.c). */
 #define SPLICE_ALL (SPLICE_F_MOVE | SPLICE_F_NONBLOCK | SPLICE_F_MORE | SPLICE_F_GIFT)
 #define CUR_POS UINT64_MAX
+/* CQEs a multishot operation posts in one turn before the others get theirs (the kernel's
+ * MULTISHOT_MAX_RETRY). */
+#define MULTISHOT_TURN 32
 
 struct op {
 	struct io_uring_sqe sqe;     /* the caller's, copied; off may become CUR_POS (ESPIPE) */
@@ -64,6 +71,14 @@ struct op {
 	bool pipe_in, pipe_out;
 };
 
+/* A provided-buffer ring (pbuf.h): `head` is the engine's, private as in the kernel. */
+struct group {
+	struct io_uring_buf_ring *br;
+	unsigned entries;
+	uint16_t bgid;
+	uint16_t head;
+};
+
 struct lu_emu {
 	struct op **queue;           /* [qhead, qlen): submitted, in order */
 	struct op **waiting;         /* in the order they began to wait */
@@ -71,9 +86,13 @@ struct lu_emu {
 	struct op **expired;         /* timers being sorted by deadline */
 	struct io_uring_cqe *done;   /* [dhead, ndone): ended, not yet delivered */
 	struct pollfd *pfds;
-	unsigned cap;                /* of each array above */
+	unsigned cap;                /* of each array above but done */
+	unsigned done_cap;           /* at least inflight + nmore */
 	unsigned qhead, qlen, nwaiting, ntimers, dhead, ndone;
 	unsigned inflight;
+	unsigned nmore;              /* F_MORE CQEs posted, not yet delivered */
+	struct group *groups;
+	unsigned ngroups;
 	uint64_t seq;
 	int *fd_map;                 /* fd -> its pollfd index, -1 outside a poll pass */
 	unsigned fd_map_len;
@@ -233,7 +252,7 @@ static int accept_op(struct op *o)
 {
 	int fd = o->sqe.fd, flags = (int)o->sqe.accept_flags;
 
-	if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK))
+	if (flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK) || o->sqe.ioprio & ~IORING_ACCEPT_MULTISHOT)
 		return -EINVAL;
 	if (!o->started) {
 		int listening = 0;
@@ -253,6 +272,96 @@ static int accept_op(struct op *o)
 	if (ready(fd, POLLIN))
 		o->cflags |= IORING_CQE_F_SOCK_NONEMPTY;  /* more connections queued */
 	return r;
+}
+
+/* Room in the done list for one more F_MORE CQE, beyond every final one still owed. */
+static bool room_for_more(struct lu_emu *e)
+{
+	unsigned need = e->inflight + e->nmore + 1;
+	if (need <= e->done_cap)
+		return true;
+	unsigned cap = 2 * need;
+	struct io_uring_cqe *d = realloc(e->done, cap * sizeof(*d));
+	if (!d)
+		return false;
+	e->done = d;
+	e->done_cap = cap;
+	return true;
+}
+
+static void post_more(struct lu_emu *e, struct op *o, int res, uint32_t flags)
+{
+	e->done[e->ndone++] = (struct io_uring_cqe){
+		.user_data = o->sqe.user_data, .res = res, .flags = flags | IORING_CQE_F_MORE,
+	};
+	e->nmore++;
+}
+
+/*
+ * IORING_ACCEPT_MULTISHOT: accept while connections are queued, one F_MORE CQE each; an error
+ * (a socket that is not listening, EMFILE) is the final CQE, as in the kernel.
+ */
+static int accept_multishot(struct lu_emu *e, struct op *o)
+{
+	for (unsigned n = 0; n < MULTISHOT_TURN && room_for_more(e); n++) {
+		int r = accept_op(o);
+		if (r < 0)
+			return r;  /* WAIT included */
+		post_more(e, o, r, o->cflags);
+		o->cflags = 0;
+	}
+	return wait_for(o, o->sqe.fd, POLLIN);
+}
+
+static struct group *group_of(struct lu_emu *e, uint16_t bgid)
+{
+	for (unsigned i = 0; i < e->ngroups; i++)
+		if (e->groups[i].bgid == bgid)
+			return &e->groups[i];
+	return NULL;
+}
+
+/*
+ * A recv into a buffer of group buf_group (IOSQE_BUFFER_SELECT), as the kernel's io_recv: each
+ * try picks the buffer before the recv, so an empty group fails with -ENOBUFS even with no data
+ * queued, and a recv that must wait (or reads end of file) puts it back unused.  The SQE's len,
+ * when not 0, caps each recv.  With IORING_RECV_MULTISHOT it goes on, one F_MORE CQE per
+ * buffer filled, until the group runs dry (-ENOBUFS), end of file (0) or an error; after a
+ * buffer is filled it tries again at once only while bytes (or the FIN) are queued, else it
+ * waits for them, as the kernel's retry follows the socket's inq hint.
+ */
+static int recv_select(struct lu_emu *e, struct op *o)
+{
+	int fd = o->sqe.fd, flags = (int)o->sqe.msg_flags;
+	bool multishot = o->sqe.ioprio & IORING_RECV_MULTISHOT;
+	struct group *g = group_of(e, o->sqe.buf_group);
+
+	if (o->sqe.ioprio & ~IORING_RECV_MULTISHOT || (multishot && (flags & MSG_WAITALL)))
+		return -EINVAL;
+	for (unsigned n = 0; n < MULTISHOT_TURN; n++) {
+		if ((n > 0 && !ready(fd, POLLIN)) || (multishot && !room_for_more(e)))
+			break;
+		if (!g || __atomic_load_n(&g->br->tail, __ATOMIC_ACQUIRE) == g->head)
+			return -ENOBUFS;
+		const struct io_uring_buf *b = &g->br->bufs[g->head & (g->entries - 1)];
+		size_t len = o->sqe.len && o->sqe.len < b->len ? o->sqe.len : b->len;
+		ssize_t r;
+		do
+			r = recv(fd, (void *)(uintptr_t)b->addr, len, flags | MSG_DONTWAIT);
+		while (r < 0 && errno == EINTR);
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(flags & MSG_DONTWAIT))
+			break;
+		if (r <= 0)
+			return r < 0 ? -errno : 0;
+		g->head++;
+		uint32_t cflags = IORING_CQE_F_BUFFER | (uint32_t)b->bid << IORING_CQE_BUFFER_SHIFT;
+		if (!multishot) {
+			o->cflags = cflags | recv_nonempty(fd);
+			return (int)r;
+		}
+		post_more(e, o, (int)r, cflags);
+	}
+	return wait_for(o, fd, POLLIN);
 }
 
 /*
@@ -381,7 +490,7 @@ static int fsync_op(struct op *o)
 	return r < 0 ? -errno : 0;
 }
 
-static int run(struct op *o)
+static int run(struct lu_emu *e, struct op *o)
 {
 	const struct io_uring_sqe *s = &o->sqe;
 	int r;
@@ -406,11 +515,13 @@ static int run(struct op *o)
 		return statx(s->fd, (const char *)(uintptr_t)s->addr, (int)s->statx_flags, s->len,
 			     (struct statx *)(uintptr_t)s->addr2) < 0 ? -errno : 0;
 	case IORING_OP_ACCEPT:
-		return accept_op(o);
+		return s->ioprio & IORING_ACCEPT_MULTISHOT ? accept_multishot(e, o) : accept_op(o);
 	case IORING_OP_CONNECT:
 		return connect_op(o);
 	case IORING_OP_RECV:
-		return sendrecv(o, false);
+		if (s->flags & IOSQE_BUFFER_SELECT)
+			return recv_select(e, o);
+		return s->ioprio & IORING_RECV_MULTISHOT ? -EINVAL : sendrecv(o, false);
 	case IORING_OP_SEND:
 		return sendrecv(o, true);
 	case IORING_OP_SHUTDOWN:
@@ -502,7 +613,9 @@ static void run_queue(struct lu_emu *e)
 	while (e->qhead < e->qlen) {
 		struct op *o = e->queue[e->qhead++];
 		int r;
-		if (o->sqe.flags & ~IOSQE_ASYNC) {
+		unsigned allowed = IOSQE_ASYNC |
+				   (o->sqe.opcode == IORING_OP_RECV ? IOSQE_BUFFER_SELECT : 0);
+		if (o->sqe.flags & ~allowed) {
 			r = -EINVAL;  /* links, drain, fixed files...: not emulated */
 		} else if (o->sqe.opcode == IORING_OP_ASYNC_CANCEL) {
 			cancel(e, o);
@@ -512,7 +625,7 @@ static void run_queue(struct lu_emu *e)
 				e->timers[e->ntimers++] = o;
 				continue;
 			}
-		} else if ((r = run(o)) == WAIT) {
+		} else if ((r = run(e, o)) == WAIT) {
 			e->waiting[e->nwaiting++] = o;
 			continue;
 		}
@@ -603,7 +716,7 @@ static int poll_pass(struct lu_emu *e, const struct timespec *tmo)
 		short rev = e->pfds[o->pidx].revents;
 		bool woken = rev & (o->wait_events | POLLERR | POLLHUP | POLLNVAL);
 		int res;
-		if (woken && (res = run(o)) != WAIT)
+		if (woken && (res = run(e, o)) != WAIT)
 			finish(e, o, res);
 		else
 			e->waiting[keep++] = o;
@@ -646,7 +759,10 @@ static int deliver(struct lu_emu *e, lu_emu_cqe_fn *fn, void *ctx)
 
 	while (e->dhead < e->ndone) {
 		struct io_uring_cqe c = e->done[e->dhead++];
-		e->inflight--;
+		if (c.flags & IORING_CQE_F_MORE)
+			e->nmore--;
+		else
+			e->inflight--;
 		n++;
 		fn(ctx, &c);
 	}
@@ -681,6 +797,7 @@ void lu_emu_free(struct lu_emu *e)
 	free(e->done);
 	free(e->pfds);
 	free(e->fd_map);
+	free(e->groups);
 	free(e);
 }
 
@@ -695,13 +812,22 @@ void lu_emu_free(struct lu_emu *e)
 /* Room in every list for `need` operations; a partial failure leaves them only larger. */
 static int reserve(struct lu_emu *e, unsigned need)
 {
+	unsigned done_need = need + e->nmore;
+	if (done_need > e->done_cap) {
+		unsigned done_cap = e->done_cap ? 2 * e->done_cap : 16;
+		if (done_cap < done_need)
+			done_cap = done_need;
+		if (!GROW(e, done, done_cap))
+			return -ENOMEM;
+		e->done_cap = done_cap;
+	}
 	if (need <= e->cap)
 		return 0;
 	unsigned cap = e->cap ? e->cap : 16;
 	while (cap < need)
 		cap *= 2;
 	if (!GROW(e, queue, cap) || !GROW(e, waiting, cap) || !GROW(e, timers, cap) ||
-	    !GROW(e, expired, cap) || !GROW(e, done, cap) || !GROW(e, pfds, cap))
+	    !GROW(e, expired, cap) || !GROW(e, pfds, cap))
 		return -ENOMEM;
 	e->cap = cap;
 	return 0;
@@ -738,6 +864,28 @@ int lu_emu_reap(struct lu_emu *e, bool block, lu_emu_cqe_fn *fn, void *ctx)
 	}
 	int n = deliver(e, fn, ctx);
 	return n > 0 || err == 0 ? n : err;
+}
+
+int lu_emu_register_pbuf(struct lu_emu *e, uint16_t bgid, struct io_uring_buf_ring *br,
+			 unsigned entries)
+{
+	if (group_of(e, bgid))
+		return -EEXIST;
+	struct group *g = realloc(e->groups, (e->ngroups + 1) * sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	e->groups = g;
+	e->groups[e->ngroups++] = (struct group){ .br = br, .entries = entries, .bgid = bgid };
+	return 0;
+}
+
+int lu_emu_unregister_pbuf(struct lu_emu *e, uint16_t bgid)
+{
+	struct group *g = group_of(e, bgid);
+	if (!g)
+		return -ENOENT;
+	*g = e->groups[--e->ngroups];
+	return 0;
 }
 
 unsigned lu_emu_inflight(const struct lu_emu *e)

@@ -38,6 +38,12 @@
  *    found, the cancel completes with 0 and then the target with -ECANCELED (the kernel's
  *    order: the target's CQE is posted from task work, after the cancel's); not found (never
  *    submitted, or already run: a completed operation is no longer in flight), -ENOENT;
+ *  - multishot: IORING_OP_ACCEPT with IORING_ACCEPT_MULTISHOT in ioprio accepts on every
+ *    readiness, one IORING_CQE_F_MORE CQE per connection, until an error or a cancel ends it;
+ *    IORING_OP_RECV with IOSQE_BUFFER_SELECT takes its buffer from the group registered with
+ *    lu_emu_register_pbuf (pbuf.h), with the kernel's ids and order (the ring's head is kept
+ *    here, its tail read with acquire); with IORING_RECV_MULTISHOT it goes on, one F_MORE CQE
+ *    per buffer, and a group with no buffer left ends it with a final -ENOBUFS;
  *  - CQE flags are the kernel's: IORING_CQE_F_SOCK_NONEMPTY on an accept that leaves another
  *    connection queued, and on a recv from a stream socket that leaves bytes behind (or, on
  *    TCP, that follows the peer's FIN: Linux 6.18's inq hint is 1 then), 0 otherwise.
@@ -55,7 +61,7 @@
  *  - opcodes other than NOP, READ, WRITE, OPENAT, CLOSE, STATX, FSYNC, MKDIRAT, UNLINKAT,
  *    RENAMEAT, ACCEPT, CONNECT, RECV, SEND, SHUTDOWN, TIMEOUT, SPLICE and ASYNC_CANCEL complete
  *    with -EINVAL (the kernel would run e.g. FALLOCATE); so do SQE flags other than
- *    IOSQE_ASYNC (links, drain, fixed files, buffer selection, CQE skipping), a NOP with
+ *    IOSQE_ASYNC (links, drain, fixed files, CQE skipping; IOSQE_BUFFER_SELECT only on RECV), a NOP with
  *    nop_flags, ASYNC_CANCEL with cancel_flags, and a TIMEOUT with a completion count (off) or
  *    with flags other than IORING_TIMEOUT_ABS and IORING_TIMEOUT_ETIME_SUCCESS (its clock is
  *    always CLOCK_MONOTONIC).  An FSYNC with a range (off, len) syncs the whole file here
@@ -80,6 +86,9 @@
  *    from an empty blocking AF_UNIX socket waits for data here and fails with -EAGAIN there
  *    (the emulation polls a blocking socket end first, because a TCP socket would block
  *    splice(2) even with SPLICE_F_NONBLOCK);
+ *  - a multishot recv's F_MORE CQEs carry no IORING_CQE_F_SOCK_NONEMPTY; recv's ioprio takes
+ *    IORING_RECV_MULTISHOT only (no POLL_FIRST, no bundles), accept's IORING_ACCEPT_MULTISHOT
+ *    only;
  *  - SQE pointers (buffers, paths, the timespec) are the caller's memory in both; a bad
  *    pointer is -EFAULT from a syscall, but the timespec is read by the emulation itself
  *    (only NULL gives -EFAULT; another bad address is a crash).
@@ -89,6 +98,7 @@
 
 #include <linux/io_uring.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -103,7 +113,8 @@ void lu_emu_free(struct lu_emu *e);
 
 /*
  * Queue a copy of `sqe` (its user_data comes back in the CQE).  Returns 0, or -ENOMEM; once
- * queued, an operation always ends with exactly one CQE (reaping never allocates for it).
+ * queued, an operation always ends with exactly one final CQE (reaping never allocates for
+ * it; only the F_MORE CQEs of a multishot operation may wait for memory).
  */
 int lu_emu_submit(struct lu_emu *e, const struct io_uring_sqe *sqe);
 
@@ -120,8 +131,17 @@ typedef void lu_emu_cqe_fn(void *ctx, const struct io_uring_cqe *cqe);
  */
 int lu_emu_reap(struct lu_emu *e, bool block, lu_emu_cqe_fn *fn, void *ctx);
 
-/* Operations submitted whose CQE has not been delivered yet. */
+/* Operations submitted whose final CQE has not been delivered yet. */
 unsigned lu_emu_inflight(const struct lu_emu *e);
+
+/*
+ * What IORING_REGISTER_PBUF_RING and its unregister do to a ring: buffer group `bgid` is the
+ * caller's `br` of `entries` (a power of two) entries, which must outlive the registration.
+ * 0, or -EEXIST (registered already), -ENOMEM; unregister: 0 or -ENOENT.
+ */
+int lu_emu_register_pbuf(struct lu_emu *e, uint16_t bgid, struct io_uring_buf_ring *br,
+			 unsigned entries);
+int lu_emu_unregister_pbuf(struct lu_emu *e, uint16_t bgid);
 
 /*
  * Teardown: run the queued operations (the kernel would take those SQEs before a teardown's

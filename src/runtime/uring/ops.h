@@ -19,6 +19,7 @@
 #define LU_OPS_H
 
 #include <fcntl.h>
+#include <linux/io_uring.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -156,6 +157,23 @@ ssize_t lu_read_as(const struct lu_ops *ops, enum lu_fd_class cls, int fd, void 
 		   size_t len);
 ssize_t lu_write_as(const struct lu_ops *ops, enum lu_fd_class cls, int fd, const void *buf,
 		    size_t len);
+
+/*
+ * SQEs for the batch path (slots.h), where one submission yields many completions.
+ *
+ * A multishot accept of listening socket `fd` (accept4 `flags`): one IORING_CQE_F_MORE CQE per
+ * connection, its result the new fd (prepare its slot with LU_SLOT_FD_RESULT), until an error
+ * or a cancel; Linux < 5.19 ends it at once with -EINVAL, and the caller accepts one at a time.
+ * Either form may also end with a good result, when the kernel could not post another CQE
+ * (its CQ was full): that result counts, and the caller arms the operation again.
+ *
+ * A multishot recv from `fd` into buffers of group `bgid` (pbuf.h): one F_MORE CQE per buffer
+ * filled, with IORING_CQE_F_BUFFER and the buffer id; it ends (a final CQE) at end of file
+ * (0), on an error, or with -ENOBUFS when the group has no buffer left: recycle, then submit it
+ * again.  `flags` are recv's (not MSG_WAITALL).
+ */
+struct io_uring_sqe lu_sqe_accept_multishot(int fd, int flags);
+struct io_uring_sqe lu_sqe_recv_multishot(int fd, uint16_t bgid, int flags);
 
 #ifdef __cplusplus
 }

@@ -265,17 +265,26 @@ int lu_slots_cancel(struct lu_slots *t, uint64_t target, uint64_t user_data)
 	return lu_slots_submit(t, slot, &sqe);
 }
 
-/* An undeliverable completion: its owners and any fd it opened go now. */
+/*
+ * An undeliverable completion: any fd it opened goes now, and with the final one, the owners.
+ * A provided buffer it carries is not given back: the buffer ring goes with the thread
+ * (pbuf.h).
+ */
 static void abandon(struct lu_slots *t, const struct lu_slot_cqe *c, uint8_t flags)
 {
 	if ((flags & LU_SLOT_FD_RESULT) && c->res >= 0)
 		close(c->res);
+	if (c->flags & IORING_CQE_F_MORE)
+		return;
 	for (int k = 0; k < LU_SLOT_OWNERS; k++)
 		if (c->owner[k] && t->release)
 			t->release(c->owner[k]);
 }
 
-/* Deliver (or, without `deliver`, abandon) the completion `cqe` names; 1 if it named one. */
+/*
+ * Deliver (or, without `deliver`, abandon) the completion `cqe` names; 1 if it named one.
+ * Only a final CQE ends the slot's operation.
+ */
 static int complete(struct lu_slots *t, const struct io_uring_cqe *cqe,
 		    lu_slot_deliver_fn *deliver, void *ctx)
 {
@@ -293,12 +302,15 @@ static int complete(struct lu_slots *t, const struct io_uring_cqe *cqe,
 		.kind = s->kind, .scratch = &s->scratch,
 	};
 	memcpy(c.owner, s->owner, sizeof(c.owner));
-	t->inflight--;
+	bool final = !(cqe->flags & IORING_CQE_F_MORE);
+	if (final)
+		t->inflight--;
 	if (deliver)
 		deliver(ctx, &c);
 	else
 		abandon(t, &c, s->flags);
-	slot_free(t, i);
+	if (final)
+		slot_free(t, i);
 	return 1;
 }
 
@@ -355,6 +367,11 @@ static int ring_wait(struct lu_slots *t, bool block, lu_slot_deliver_fn *deliver
 unsigned lu_slots_inflight(const struct lu_slots *t)
 {
 	return t->inflight;
+}
+
+struct lu_emu *lu_slots_emu(const struct lu_slots *t)
+{
+	return t->emu;
 }
 
 uint64_t lu_slots_stale(const struct lu_slots *t)

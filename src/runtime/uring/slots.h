@@ -16,6 +16,16 @@
  * delivered (thread exit), calls the table's release function on it, exactly once.  A
  * delivered completion passes its owners to the caller instead.
  *
+ * One slot may deliver many completions.  A CQE with IORING_CQE_F_MORE (a multishot accept or
+ * recv, the first CQE of a zero-copy send) is delivered and the slot stays in flight, its
+ * owners with the table; the final CQE (no F_MORE: the multishot's end, a cancel's -ECANCELED,
+ * the send's IORING_CQE_F_NOTIF) frees the slot and hands the owners over.  LU_SLOT_FD_RESULT
+ * holds per CQE: each accepted fd that cannot be delivered is closed.
+ *
+ * Multishot accept is IORING_ACCEPT_MULTISHOT in the SQE's ioprio (Linux 5.19); the probe
+ * cannot tell whether the kernel knows it, and an older kernel ends it at once with -EINVAL
+ * (a final CQE).  The table does not retry: the caller falls back to single-shot accepts.
+ *
  * One table per thread, like the driver's ring (driver.h): every function below acts on the
  * calling thread's table and ring.  All return a count or 0 on success and -errno on failure.
  *
@@ -36,6 +46,8 @@
 extern "C" {
 #endif
 
+struct lu_emu;
+
 /* The operation's result (>= 0) is a new fd: closed if the completion cannot be delivered. */
 #define LU_SLOT_FD_RESULT 0x1u
 
@@ -50,7 +62,10 @@ union lu_slot_scratch {
 
 typedef void lu_slot_release_fn(void *owner);
 
-/* A completion as the table delivers it; the owners now belong to the receiver. */
+/*
+ * A completion as the table delivers it.  A final one (no IORING_CQE_F_MORE in flags) gives
+ * the owners to the receiver; before it, they are only lent for the call.
+ */
 struct lu_slot_cqe {
 	uint64_t user_data;        /* the caller's, as given to lu_slots_prepare */
 	int32_t res;
@@ -123,8 +138,10 @@ int lu_slots_cancel(struct lu_slots *t, uint64_t target, uint64_t user_data);
  */
 int lu_slots_wait(struct lu_slots *t, bool block, lu_slot_deliver_fn *deliver, void *ctx);
 
-/* Operations submitted and not yet delivered. */
+/* Operations submitted whose final completion is not delivered yet. */
 unsigned lu_slots_inflight(const struct lu_slots *t);
+/* This table's emulation (LU_SLOTS_EMULATED), NULL on the ring: for pbuf.h. */
+struct lu_emu *lu_slots_emu(const struct lu_slots *t);
 /* CQEs ignored because their slot was free or of another generation. */
 uint64_t lu_slots_stale(const struct lu_slots *t);
 /* The user_data the kernel sees for a prepared or in-flight slot. */

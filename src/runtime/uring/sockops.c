@@ -230,3 +230,21 @@ int lu_sockopt_get(int fd, int level, int name, int *value)
 	*value = 0;
 	return getsockopt(fd, level, name, value, &len) < 0 ? -errno : 0;
 }
+
+struct io_uring_sqe lu_sqe_accept_multishot(int fd, int flags)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_ACCEPT, fd);
+	sqe.accept_flags = (uint32_t)flags;
+	sqe.ioprio = IORING_ACCEPT_MULTISHOT;
+	return sqe;
+}
+
+struct io_uring_sqe lu_sqe_recv_multishot(int fd, uint16_t bgid, int flags)
+{
+	struct io_uring_sqe sqe = lu_sqe(IORING_OP_RECV, fd);
+	sqe.msg_flags = (uint32_t)flags;
+	sqe.ioprio = IORING_RECV_MULTISHOT;
+	sqe.flags = IOSQE_BUFFER_SELECT;
+	sqe.buf_group = bgid;
+	return sqe;
+}
