@@ -106,7 +106,7 @@ static int probe_uring(char *why, size_t n)
 int lu_backend_decide(const char *env_value, struct lu_backend *out)
 {
 	static _Thread_local char reason[REASON_MAX];
-	char why[REASON_MAX - 32];
+	char why[REASON_MAX - 48];  /* room for the longest prefix below */
 	int err = 0;
 
 	out->reason = reason;
