@@ -39,15 +39,6 @@
 
 namespace {
 
-std::mutex released_mu;
-std::map<void *, int> released;
-
-void count_release(void *owner)
-{
-	std::lock_guard<std::mutex> g(released_mu);
-	released[owner]++;
-}
-
 
 // A scenario that hangs (an operation waiting for ever) fails the test instead of stalling it.
 class Watchdog {

@@ -26,15 +26,6 @@
 
 namespace {
 
-std::mutex released_mu;
-std::map<void *, int> released;
-
-void count_release(void *owner)
-{
-	std::lock_guard<std::mutex> g(released_mu);
-	released[owner]++;
-}
-
 void *const kOwner = (void *)(uintptr_t)0x5105;
 
 class Multishot : public ::testing::TestWithParam<lu_slots_engine> {

@@ -15,20 +15,12 @@
 
 #include "driver.h"
 #include "slots.h"
+#include "test_util.h"
 
 namespace {
 
-// Releases by the table, per owner (owners are distinct fake pointers or real buffers).
-std::mutex released_mu;
-std::map<void *, int> released;
-
-void count_release(void *owner)
-{
-	std::lock_guard<std::mutex> g(released_mu);
-	released[owner]++;
-}
-
-// Each test on a fresh thread, so that it gets a fresh table with count_release.
+// Each test on a fresh thread, so that it gets a fresh table with count_release (test_util.h);
+// owners are distinct fake pointers or real buffers.
 void on_fresh_thread(const std::function<void()> &body)
 {
 	released.clear();

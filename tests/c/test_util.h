@@ -23,6 +23,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <random>
 #include <string>
@@ -181,6 +183,16 @@ inline std::vector<int> take_every_fd()
 	for (int fd; (fd = dup(0)) >= 0;)
 		held.push_back(fd);
 	return held;
+}
+
+/* Owners a slots table released, and how often: the release function the tests give it. */
+inline std::mutex released_mu;
+inline std::map<void *, int> released;
+
+inline void count_release(void *owner)
+{
+	std::lock_guard<std::mutex> g(released_mu);
+	released[owner]++;
 }
 
 #endif
