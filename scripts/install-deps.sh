@@ -6,7 +6,7 @@
 #   scripts/install-deps.sh
 set -euo pipefail
 pkgs=(clang cmake make git rsync patch ccache python3 libgmp-dev libgtest-dev liburing-dev spin
-      elan libclang-rt-14-dev socat nginx wrk gnuplot-nox curl)
+      elan libclang-rt-14-dev socat nginx wrk gnuplot-nox curl frama-c-base why3 z3 cvc5)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

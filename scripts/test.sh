@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command. Tier 1 (no Lean) always runs: the C core's GoogleTest suite, plain and under
-# ASan+UBSan and TSan, and the Spin model of the ring's memory ordering. Tier 2 runs whenever an
+# ASan+UBSan and TSan, the Spin models and the Frama-C WP proof of ring.c. Tier 2 runs whenever an
 # upstream lean4 checkout is found (see scripts/build-toolchain.sh): the toolchain build, the
 # spec's proofs and conformance, our Lean tests and the demos under both backends, and
 # upstream's suite.
@@ -32,7 +32,8 @@ mkdir -p build
 step "tier 1: C core tests" tier1 plain
 step "tier 1: C core tests under ASan+UBSan" tier1 asan
 step "tier 1: C core tests under TSan" tier1 tsan
-step "tier 1: Spin model of the ring's orderings" spec/spin/check.sh
+step "tier 1: Spin models of the ring's orderings and the driver's liveness" spec/spin/check.sh
+step "tier 1: Frama-C WP proof of ring.c against the model" spec/wp/run.sh
 step "tier 1: differential fuzzer, uring vs posix, 60 s" \
   env LU_FUZZ_BUILD="$ROOT/build/fuzz" tests/fuzz/run.sh 60
 step "tier 1: the fuzzer finds a planted bug" \

@@ -19,7 +19,10 @@
  * `tail - head` in u32 arithmetic, which is exact because capacity is a power of two <= 2^15
  * and the fill level never exceeds it.  We always use release/acquire on the four shared
  * indices, even where the kernel only touches them inside our own io_uring_enter call: on
- * x86-64 they cost nothing, and one proof then covers every setup flag (SQPOLL included).
+ * x86-64 they cost nothing, and the ring's orderings are then proved for every setup flag
+ * (SQPOLL included).  The driver above is not: its NOP rewrite of an unread SQE (driver.c,
+ * consumed()) assumes the kernel reads the SQ only inside io_uring_enter, so it never sets
+ * SQPOLL (spec/spin/driver.pml finds the race).
  *
  * The ring is single-producer/single-consumer on the user side: exactly one thread may call
  * the functions below on a given ring (the per-thread driver guarantees it, and
@@ -105,6 +108,54 @@ struct lu_ring {
 };
 
 /*
+ * The ring's u32 state as spec/Ring/L2.lean's St sees it from the user side, for Frama-C's WP
+ * (spec/wp/).  `sqHead <= sqTail <= sqeTail <= headSeen + cap` and `headSeen <= sqHead` become
+ * distances from headSeen, `cqHead <= cqTail <= cqHead + cqCap` one from cq_head: in u32 they
+ * are exact because no distance exceeds the capacity.  The user's private uCqHead is *cq_head
+ * itself (lu_ring_cq_advance stores it at once); the kernel's side is whatever the shared words
+ * hold when a function reads them.  WP checks these contracts sequentially: which values a
+ * load may see, and the release/acquire orderings, are L2's and spin/ring.pml's business.
+ */
+/*@
+  predicate lu_pow2(integer c) =
+    c == 1 || c == 2 || c == 4 || c == 8 || c == 16 || c == 32 || c == 64 || c == 128 ||
+    c == 256 || c == 512 || c == 1024 || c == 2048 || c == 4096 || c == 8192 || c == 16384 ||
+    c == 32768 || c == 65536;
+
+  // C's conversion to uint32_t (C11 6.3.1.3p2) on the range the ring's index arithmetic spans:
+  // WP's prover library only bounds it, which leaves every wrap-around unprovable.
+  axiomatic lu_u32 {
+    axiom u32_low: \forall integer x; -4294967296 <= x < 0 ==> (uint32_t)x == x + 4294967296;
+    axiom u32_high:
+      \forall integer x; 4294967296 <= x < 8589934592 ==> (uint32_t)x == x - 4294967296;
+  }
+
+  predicate lu_sq_ok(struct lu_ring *r) =
+    lu_pow2(r->sq.capacity) && r->sq.capacity <= 32768 && r->sq.mask == r->sq.capacity - 1 &&
+    \valid(r->sq.sq_head) && \valid(r->sq.sq_tail) && \valid_read(r->sq.flags) &&
+    \valid(r->sq.sqes + (0 .. r->sq.capacity - 1)) &&
+    (uint32_t)(*r->sq.sq_head - r->sq.head_seen) <= (uint32_t)(*r->sq.sq_tail - r->sq.head_seen) &&
+    (uint32_t)(*r->sq.sq_tail - r->sq.head_seen) <= (uint32_t)(r->sq.sqe_tail - r->sq.head_seen) &&
+    (uint32_t)(r->sq.sqe_tail - r->sq.head_seen) <= r->sq.capacity;
+
+  predicate lu_cq_ok(struct lu_ring *r) =
+    lu_pow2(r->cq.capacity) && r->cq.mask == r->cq.capacity - 1 &&
+    \valid(r->cq.cq_head) && \valid_read(r->cq.cq_tail) &&
+    \valid_read(r->cq.cqes + (0 .. r->cq.capacity - 1)) &&
+    (uint32_t)(*r->cq.cq_tail - *r->cq.cq_head) <= r->cq.capacity;
+
+  // Predicates over the whole ring: WP's provers lose track of nested struct addresses.
+  predicate lu_ring_ok(struct lu_ring *r) =
+    \valid(r) && lu_sq_ok(r) && lu_cq_ok(r) &&
+    \separated(r, r->sq.sq_head, r->sq.sq_tail, r->sq.flags, r->cq.cq_head, r->cq.cq_tail,
+                r->sq.sqes + (0 .. r->sq.capacity - 1), r->cq.cqes + (0 .. r->cq.capacity - 1));
+
+  // The slot of index x: `x & mask` is the model's `x % cap` (spec/wp/README.md).
+  logic integer lu_slot(integer cap, integer x) = x % cap;
+  lemma lu_slot_range: \forall integer cap, x; 0 < cap && 0 <= x ==> 0 <= lu_slot(cap, x) < cap;
+*/
+
+/*
  * Set up a ring of at least `entries` SQEs (rounded up to a power of two by the kernel).
  * `flags` are tried first; on EINVAL the ring is retried with
  * SINGLE_ISSUER|DEFER_TASKRUN dropped, then COOP_TASKRUN, then no flags at all, so callers
@@ -139,10 +190,44 @@ int lu_ring_init_mem(struct lu_ring *ring, void *mem, unsigned sq_capacity, unsi
 /* ---- submission side (spec: uGetSqe, uLoadHead, uPublish) ---- */
 
 /* Next free SQE, zeroed, or NULL when the SQ is full (tail - head == capacity). */
+/*@
+  requires lu_ring_ok(ring);
+  assigns ring->sq.sqe_tail, ring->sq.head_seen,
+          ring->sq.sqes[ring->sq.sqe_tail % ring->sq.capacity];
+  ensures lu_ring_ok(ring);
+  behavior full:  // uLoadHead sq_head; the guard of uGetSqe is false even so
+    assumes (uint32_t)(ring->sq.sqe_tail - *ring->sq.sq_head) == ring->sq.capacity;
+    ensures \result == \null;
+    ensures ring->sq.head_seen == *ring->sq.sq_head;
+    ensures ring->sq.sqe_tail == \old(ring->sq.sqe_tail);
+  behavior room:  // (uLoadHead sq_head)?; uGetSqe
+    assumes (uint32_t)(ring->sq.sqe_tail - *ring->sq.sq_head) < ring->sq.capacity;
+    ensures \result == &ring->sq.sqes[lu_slot(ring->sq.capacity, \old(ring->sq.sqe_tail))];
+    ensures ring->sq.sqe_tail == (uint32_t)(\old(ring->sq.sqe_tail) + 1);
+    ensures ring->sq.head_seen == \old(ring->sq.head_seen) ||
+            ring->sq.head_seen == *ring->sq.sq_head;
+  complete behaviors;
+  disjoint behaviors;
+*/
 struct io_uring_sqe *lu_ring_get_sqe(struct lu_ring *ring);
 /* Publish every SQE handed out so far (store-release sq_tail); returns how many are pending. */
+/*@
+  requires lu_ring_ok(ring);
+  assigns *ring->sq.sq_tail, ring->sq.head_seen;
+  ensures lu_ring_ok(ring);
+  ensures *ring->sq.sq_tail == ring->sq.sqe_tail;         // uPublish
+  ensures ring->sq.head_seen == *ring->sq.sq_head;        // uLoadHead sq_head
+  ensures \result == (uint32_t)(ring->sq.sqe_tail - ring->sq.head_seen);
+  ensures \result <= ring->sq.capacity;
+*/
 uint32_t lu_ring_publish_sq(struct lu_ring *ring);
 /* Entries published but not yet consumed by the kernel. */
+/*@
+  requires lu_ring_ok(ring);
+  assigns \nothing;
+  ensures \result == (uint32_t)(*ring->sq.sq_tail - *ring->sq.sq_head);
+  ensures \result <= ring->sq.capacity;
+*/
 uint32_t lu_ring_sq_pending(const struct lu_ring *ring);
 
 /*
@@ -154,12 +239,42 @@ int lu_ring_enter(struct lu_ring *ring, unsigned to_submit, unsigned min_complet
 /* ---- completion side (spec: uLoadCqTail, uReap, uCqAdvance) ---- */
 
 /* Oldest unreaped CQE, or NULL; the CQE stays valid until lu_ring_cq_advance. */
+/*@
+  requires lu_ring_ok(ring);
+  assigns \nothing;
+  behavior empty:  // uLoadCqTail cq_tail; the guard of uReap is false
+    assumes *ring->cq.cq_tail == *ring->cq.cq_head;
+    ensures \result == \null;
+  behavior ready:  // uLoadCqTail cq_tail; the CQE that uReap reads
+    assumes *ring->cq.cq_tail != *ring->cq.cq_head;
+    ensures \result == &ring->cq.cqes[lu_slot(ring->cq.capacity, *ring->cq.cq_head)];
+  complete behaviors;
+  disjoint behaviors;
+*/
 struct io_uring_cqe *lu_ring_peek_cqe(struct lu_ring *ring);
 /* CQEs posted and not yet reaped. */
+/*@
+  requires lu_ring_ok(ring);
+  assigns \nothing;
+  ensures \result == (uint32_t)(*ring->cq.cq_tail - *ring->cq.cq_head);
+  ensures \result <= ring->cq.capacity;
+*/
 uint32_t lu_ring_cq_ready(const struct lu_ring *ring);
 /* Hand `n` reaped CQEs back to the kernel (store-release cq_head). */
+/*@
+  requires lu_ring_ok(ring);
+  requires n <= (uint32_t)(*ring->cq.cq_tail - *ring->cq.cq_head);
+  assigns *ring->cq.cq_head;
+  ensures lu_ring_ok(ring);
+  ensures *ring->cq.cq_head == (uint32_t)(\old(*ring->cq.cq_head) + n);  // uReap^n; uCqAdvance
+*/
 void lu_ring_cq_advance(struct lu_ring *ring, uint32_t n);
 /* The kernel holds overflowed CQEs (IORING_SQ_CQ_OVERFLOW): enter with GETEVENTS to flush. */
+/*@
+  requires lu_ring_ok(ring);
+  assigns \nothing;
+  ensures \result <==> (*ring->sq.flags & IORING_SQ_CQ_OVERFLOW) != 0;
+*/
 bool lu_ring_cq_overflowed(const struct lu_ring *ring);
 
 /* ---- capabilities ---- */
