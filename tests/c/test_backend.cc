@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -16,6 +17,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <sstream>
 #include <string>
@@ -153,6 +156,86 @@ TEST(Backend, MemlockLimitZero)
 	else
 		EXPECT_EQ(out, "0|posix|auto|auto: io_uring_setup failed: ENOMEM (Cannot allocate "
 			       "memory); using posix");
+}
+
+// The memory cgroup this process is in, as {directory, limit file, usage file}, under cgroup
+// v2 or the v1 memory controller; empty where the machine mounts neither.
+struct Memcg {
+	std::string dir, limit, usage;
+};
+
+Memcg own_memcg()
+{
+	std::ifstream in("/proc/self/cgroup");
+	std::string line, v1, v2;
+	while (std::getline(in, line)) {
+		size_t a = line.find(':'), b = line.find(':', a + 1);
+		if (a == std::string::npos || b == std::string::npos)
+			continue;
+		std::string controllers = line.substr(a + 1, b - a - 1), path = line.substr(b + 1);
+		if (controllers == "memory")
+			v1 = path;
+		else if (line.compare(0, 3, "0::") == 0)
+			v2 = path;
+	}
+	for (const char *root : { "/sys/fs/cgroup", "/sys/fs/cgroup/unified" }) {
+		std::string dir = root + v2;
+		if (access((dir + "/memory.max").c_str(), W_OK) == 0 &&
+		    access((dir + "/cgroup.subtree_control").c_str(), R_OK) == 0)
+			return { dir, "memory.max", "memory.current" };
+	}
+	std::string dir = "/sys/fs/cgroup/memory" + v1;
+	if (!v1.empty() && access((dir + "/memory.limit_in_bytes").c_str(), W_OK) == 0)
+		return { dir, "memory.limit_in_bytes", "memory.usage_in_bytes" };
+	return {};
+}
+
+bool write_file(const std::string &path, const std::string &text)
+{
+	std::ofstream out(path);
+	out << text;
+	out.close();
+	return out.good();
+}
+
+// Rings are charged to the memory cgroup (since 5.12).  A child in a cgroup of its own, limited
+// to its usage + 2 MiB: a 32,768-entry ring (3 MiB) cannot be made, so auto falls back and
+// uring fails, each saying ENOMEM, with no descriptor left behind; a default ring then works.
+TEST(Backend, MemcgLimitFallsBack)
+{
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+	GTEST_SKIP() << "TSan's shadow memory alone outgrows the headroom (the child is OOM-killed)";
+#endif
+#endif
+	Memcg parent = own_memcg();
+	if (parent.dir.empty() || !kernel_at_least(5, 12))
+		GTEST_SKIP() << "no writable memory cgroup (or a kernel before 5.12)";
+	Memcg cg = parent;
+	cg.dir += "/lu-test-" + std::to_string(getpid());
+	if (mkdir(cg.dir.c_str(), 0755) != 0)
+		GTEST_SKIP() << "cannot make a memory cgroup: " << strerror(errno);
+	std::string out = in_child([&] {
+		long long usage = 0;
+		if (!write_file(cg.dir + "/cgroup.procs", std::to_string(getpid())))
+			return std::string("cannot join the cgroup");
+		std::ifstream(cg.dir + "/" + cg.usage) >> usage;
+		if (!write_file(cg.dir + "/" + cg.limit, std::to_string(usage + (2 << 20))))
+			return std::string("cannot set the limit");
+		int fds = count_fds();
+		lu_driver_set_entries(32768);
+		std::string big = decide("auto") + "\n" + decide("uring") + "\n";
+		std::string leak = count_fds() == fds ? "" : "fds leaked\n";
+		lu_driver_set_entries(LU_DRIVER_DEFAULT_ENTRIES);
+		return big + leak + decide("auto");
+	});
+	for (int i = 0; i < 100 && rmdir(cg.dir.c_str()) != 0 && errno == EBUSY; i++)
+		usleep(10000);
+	std::string enomem = "io_uring_setup failed: ENOMEM (Cannot allocate memory)";
+	EXPECT_EQ(out, "0|posix|auto|auto: " + enomem + "; using posix\n" +
+			       std::to_string(-ENOMEM) +
+			       "|posix|uring|uring: requested by LEAN_IO_BACKEND, but " + enomem +
+			       "\n0|uring|auto|auto: io_uring works; using uring");
 }
 
 // ---- the process-wide memo, in a fresh process per value ----
