@@ -23,9 +23,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "ring.h"
 
@@ -479,9 +477,5 @@ uint32_t lu_driver_features(const struct lu_driver *d)
 
 int lu_driver_register(struct lu_driver *d, unsigned opcode, void *arg, unsigned nr)
 {
-	struct lu_ring *ring = &d->ring;
-	unsigned use_index = ring->enter_flags & IORING_ENTER_REGISTERED_RING ?
-				     IORING_REGISTER_USE_REGISTERED_RING : 0;
-	long ret = syscall(__NR_io_uring_register, ring->enter_fd, opcode | use_index, arg, nr);
-	return ret < 0 ? -errno : (int)ret;
+	return lu_ring_register(&d->ring, opcode, arg, nr);
 }

@@ -151,8 +151,7 @@ static int setup(unsigned entries, uint32_t flags, struct io_uring_params *p)
 	return err;
 }
 
-/* io_uring_register on whichever of fd and registered index the ring uses now. */
-static int ring_register(const struct lu_ring *ring, unsigned opcode, void *arg, unsigned nr)
+int lu_ring_register(const struct lu_ring *ring, unsigned opcode, void *arg, unsigned nr)
 {
 	unsigned use_index = ring->enter_flags & IORING_ENTER_REGISTERED_RING ?
 				     IORING_REGISTER_USE_REGISTERED_RING : 0;
@@ -224,7 +223,7 @@ int lu_ring_register_ring_fd(struct lu_ring *ring)
 
 	if (ring->fd < 0 || ring->enter_flags & IORING_ENTER_REGISTERED_RING)
 		return -EINVAL;
-	int ret = ring_register(ring, IORING_REGISTER_RING_FDS, &up, 1);
+	int ret = lu_ring_register(ring, IORING_REGISTER_RING_FDS, &up, 1);
 	if (ret < 0)
 		return ret;
 	if (ret != 1)
@@ -250,7 +249,7 @@ void lu_ring_exit(struct lu_ring *ring)
 	if (ring->sq_map) {
 		if (ring->enter_flags & IORING_ENTER_REGISTERED_RING) {
 			struct io_uring_rsrc_update up = { .offset = (uint32_t)ring->enter_fd };
-			ring_register(ring, IORING_UNREGISTER_RING_FDS, &up, 1);
+			lu_ring_register(ring, IORING_UNREGISTER_RING_FDS, &up, 1);
 		}
 		munmap(ring->sqe_map, ring->sqe_map_len);
 		if (ring->cq_map != ring->sq_map)
@@ -466,7 +465,7 @@ int lu_ring_probe(struct lu_ring *ring, struct lu_ring_opcodes *out)
 	if (ring->enter_fd < 0)
 		return -EBADF;
 	memset(buf, 0, sizeof(buf));
-	int ret = ring_register(ring, IORING_REGISTER_PROBE, probe, MAX_OPS);
+	int ret = lu_ring_register(ring, IORING_REGISTER_PROBE, probe, MAX_OPS);
 	if (ret < 0)
 		return ret;
 	for (unsigned op = 0; op <= probe->last_op && op < MAX_OPS; op++)

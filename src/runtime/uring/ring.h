@@ -175,6 +175,11 @@ void lu_ring_exit(struct lu_ring *ring);
  * with the ring unchanged and usable through its fd.
  */
 int lu_ring_register_ring_fd(struct lu_ring *ring);
+/*
+ * io_uring_register(2) through whichever of the fd and the registered index the ring uses
+ * now: the syscall's result, or -errno.
+ */
+int lu_ring_register(const struct lu_ring *ring, unsigned opcode, void *arg, unsigned nr);
 /* lu_ring_exit for a forked child's copy of its parent's ring: nothing is unregistered. */
 void lu_ring_forget(struct lu_ring *ring);
 
