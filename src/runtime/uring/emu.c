@@ -221,7 +221,8 @@ static uint32_t recv_nonempty(int fd)
 static int sendrecv(struct op *o, bool sending)
 {
 	int fd = o->sqe.fd, flags = (int)o->sqe.msg_flags;
-	char *buf = (char *)(uintptr_t)o->sqe.addr + o->done;
+	/* (integer arithmetic: a zero-length recv may name no buffer at all) */
+	char *buf = (char *)(uintptr_t)(o->sqe.addr + o->done);
 	size_t len = o->sqe.len - o->done;
 	short ev = sending ? POLLOUT : POLLIN;
 	ssize_t r;
@@ -351,8 +352,12 @@ static int recv_select(struct lu_emu *e, struct op *o)
 		while (r < 0 && errno == EINTR);
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(flags & MSG_DONTWAIT))
 			break;
-		if (r <= 0)
-			return r < 0 ? -errno : 0;
+		if (r < 0)
+			return -errno;
+		if (r == 0) {
+			o->cflags = recv_nonempty(fd);  /* the FIN's inq hint, as for any recv */
+			return 0;
+		}
 		g->head++;
 		uint32_t cflags = IORING_CQE_F_BUFFER | (uint32_t)b->bid << IORING_CQE_BUFFER_SHIFT;
 		if (!multishot) {
