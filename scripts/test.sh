@@ -42,6 +42,9 @@ step "tier 1: differential fuzzer, ring vs emulation (slots.h), 60 s" \
   env LU_FUZZ_BUILD="$ROOT/build/fuzz" LU_FUZZ_TARGET=fuzz_slots tests/fuzz/run.sh 60
 step "tier 1: the slots fuzzer finds a planted bug" \
   env LU_FUZZ_BUILD="$ROOT/build/fuzz" LU_FUZZ_TARGET=fuzz_slots LU_FUZZ_PLANT=1 tests/fuzz/run.sh 180
+step "tier 1: both fuzzers under TSan, 30 s each" \
+  env LU_FUZZ_BUILD="$ROOT/build/fuzz-tsan" LU_FUZZ_SANITIZE=tsan sh -c \
+    'LU_FUZZ_TARGET=fuzz_ops tests/fuzz/run.sh 30 && LU_FUZZ_TARGET=fuzz_slots tests/fuzz/run.sh 30'
 
 src=$(scripts/build-toolchain.sh --find-source 2>&1)
 case $? in

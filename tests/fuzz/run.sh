@@ -1,10 +1,12 @@
 #!/bin/bash
-# tests/fuzz/run.sh [SECONDS]: builds a differential fuzzer with libFuzzer, ASan and UBSan, and
-# runs it for SECONDS (default 60) from its seeds (made by gen_corpus.sh): fuzz_ops.cc (the
+# tests/fuzz/run.sh [SECONDS]: builds a differential fuzzer with libFuzzer and ASan+UBSan (or
+# TSan), and runs it for SECONDS (default 60) from its seeds (made by gen_corpus.sh): fuzz_ops.cc (the
 # backends of ops.h, seeds in corpus/) or fuzz_slots.cc (the engines of slots.h, seeds in
 # corpus-slots/).  Exits nonzero on any finding: a difference, a sanitizer report, a leaked fd,
 # a crash or a hang; the input is then left in $LU_FUZZ_BUILD/artifacts/ (artifacts-slots/).
 #   LU_FUZZ_TARGET  fuzz_ops (default) or fuzz_slots
+#   LU_FUZZ_SANITIZE asan (default: ASan+UBSan) or tsan (fuzz_slots runs each side on a
+#                   thread of its own; the build directory must then be another one)
 #   LU_FUZZ_BUILD   build directory (default /tmp/lu-fuzz-build; new inputs go to its corpus/,
 #                   or corpus-slots/)
 #   LU_FUZZ_PLANT=1 plant the target's known bug (a pwrite that drops a byte: on the uring side
@@ -17,6 +19,12 @@ src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${LU_FUZZ_BUILD:-/tmp/lu-fuzz-build}
 plant=${LU_FUZZ_PLANT:-0}
 target=${LU_FUZZ_TARGET:-fuzz_ops}
+san=${LU_FUZZ_SANITIZE:-asan}
+case $san in
+asan) ;;
+tsan) export TSAN_OPTIONS="suppressions=$src/tests/fuzz/tsan.supp halt_on_error=1 ${TSAN_OPTIONS:-}" ;;
+*) echo "LU_FUZZ_SANITIZE: asan or tsan, not $san"; exit 2 ;;
+esac
 flags=
 case $target in
 fuzz_ops) sfx= planted='^      posix: pwrite=' ;;
@@ -34,7 +42,7 @@ fi
 corpus=$build/corpus$sfx
 artifacts=$build/artifacts$sfx
 cmake -S "$src" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-	-DLU_SANITIZE=asan -DLU_FUZZ=ON "-DCMAKE_CXX_FLAGS=$flags" >"$build.cmake.log" 2>&1 ||
+	-DLU_SANITIZE="$san" -DLU_FUZZ=ON "-DCMAKE_CXX_FLAGS=$flags" >"$build.cmake.log" 2>&1 ||
 	{ cat "$build.cmake.log"; exit 2; }
 cmake --build "$build" -j2 --target "$target" >"$build.build.log" 2>&1 ||
 	{ cat "$build.build.log"; exit 2; }
