@@ -14,9 +14,10 @@
 // an opcode byte followed by its argument bytes (missing bytes read as 0): openat, close, read,
 // write, pread, pwrite, statx, mkdirat, unlinkat, renameat, splice file->pipe, splice
 // pipe->file, send, recv, multishot recv, shutdown, timeout (0-2 ms), ASYNC_CANCEL of an
-// earlier operation.  At most 32 operations per input.  Files live in 4 fd slots (empty slots
-// are fd -1); every run has one pipe and one TCP loopback pair, whose two directions are the
-// channels.
+// earlier operation, and the synchronous path's pread, pwrite, send and recv (ops.h) between
+// them, while batch operations are in flight on the same ring.  At most 32 operations per
+// input.  Files live in 4 fd slots (empty slots are fd -1); every run has one pipe and one TCP
+// loopback pair, whose two directions are the channels.
 //
 // What is excluded, or normalised, because its outcome depends on timing:
 //  - file, directory, open/close/statx and splice operations are each awaited alone: the
@@ -355,7 +356,7 @@ private:
 
 	void step(Reader &in)
 	{
-		unsigned op = in.next() % 18, a = in.next();
+		unsigned op = in.next() % 20, a = in.next();
 		switch (op) {
 		case 0: {
 			int fi = a % kFiles, fl = kFlags[in.next() % 8] | O_CLOEXEC;
@@ -532,9 +533,90 @@ private:
 			       });
 			break;
 		}
+		case 18:
+			sync_file_step(a, in);
+			break;
+		case 19:
+			sync_channel_step(a, in);
+			break;
 		default:
 			cancel_step(a);
 		}
+	}
+
+	// The synchronous path of the same side (ops.h), between batch operations: on the ring
+	// side it waits on the very ring whose CQEs the table's operations (an armed multishot
+	// recv, a pending timeout) may bring meanwhile, which the driver must keep for the table.
+	const struct lu_ops &sync_ops() const
+	{
+		return engine_ == LU_SLOTS_RING ? lu_uring_ops : lu_posix_ops;
+	}
+
+	// What the table has queued goes to its engine first: the ring's synchronous path would
+	// submit it along with its own SQE, while the posix path leaves it queued, to start only
+	// after the synchronous operation (a multishot recv would then see other bytes).
+	void sync_begin()
+	{
+		if (lu_slots_wait(t, false, on_cqe, this) < 0) {
+			fprintf(stderr, "fuzz_slots: lu_slots_wait failed\n");
+			abort();
+		}
+	}
+
+	Op &sync_done(const std::string &what, ssize_t v, const std::string &bytes)
+	{
+		Op &o = add(what, K_OTHER);
+		o.done = true;
+		o.res.push_back((int32_t)v);
+		o.events.push_back("res=" + std::to_string(o.res.back()) +
+				   (bytes.empty() ? "" : " [" + bytes + "]"));
+		return o;
+	}
+
+	void sync_file_step(unsigned a, Reader &in)
+	{
+		unsigned len = in.next(), seed = in.next(), off = in.next() * 2u;
+		sync_begin();
+		if (a & 4) {
+			std::string d = data_for(seed, len);
+			sync_done("sync pwrite " + std::to_string(len) + " " + std::to_string(off),
+				  sync_ops().pwrite(file(a), d.data(), len, off), "");
+			return;
+		}
+		std::vector<char> buf(std::max(len, 1u));
+		ssize_t v = sync_ops().pread(file(a), buf.data(), len, off);
+		sync_done("sync pread " + std::to_string(len) + " " + std::to_string(off), v,
+			  v > 0 ? std::string(buf.data(), (size_t)v) : "");
+	}
+
+	// A send at end `a & 1`, or a recv of what the other channel holds when no batch reader
+	// is on it (a recv of an empty channel would block for ever).
+	void sync_channel_step(unsigned a, Reader &in)
+	{
+		unsigned len = in.next(), seed = in.next();
+		sync_begin();
+		if (a & 2) {
+			int s = a & 1;
+			std::string d = data_for(seed, len);
+			ssize_t v = sync_ops().send(end_[s], d.data(), len, MSG_NOSIGNAL);
+			sync_done("sync send " + std::to_string(s) + " " + std::to_string(len), v, "");
+			if (v > 0)
+				chan_[s].sent.append(d.data(), (size_t)v);
+			settle(s);
+			return;
+		}
+		int c = 1 - (a & 1);
+		Channel &ch = chan_[c];
+		if (ch.reader >= 0 || !ch.pending()) {
+			add("sync-recv-skipped", K_OTHER).done = true;
+			return;
+		}
+		size_t want = std::min((size_t)std::max(len, 1u), ch.sent.size() - ch.got.size());
+		std::vector<char> buf(want);
+		ssize_t v = sync_ops().recv(end_[1 - c], buf.data(), want, 0);
+		std::string got = v > 0 ? std::string(buf.data(), (size_t)v) : "";
+		sync_done("sync recv " + std::to_string(c) + " " + std::to_string(want), v, got);
+		ch.got += got;
 	}
 
 	void close_file(int fi)
