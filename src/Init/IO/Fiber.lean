@@ -116,18 +116,27 @@ def yield : Fiber Unit := fun ctx k => do
 private def internal (what : String) : IO.Error :=
   IO.userError s!"Fiber: internal error: {what}"
 
-/-- Queue one ring operation (`op` gets the thread's ring and the `userData` to give it) and
-park until its completion, which is returned whatever its result: the low-level entry point
-beneath the typed operations.  A cancelled fiber submits nothing and raises. -/
-def submit (op : Ring → UInt64 → IO Unit) : Fiber Ring.Cqe := fun ctx k => do
-  if let some e ← ctx.cancel.cancelled? then
-    k (Except.error (cancelledBy e))
-    return
-  let tag ← ctx.sched.park {
-    cancel := ctx.cancel, onRing := true, resume := k }
-  tryCatch (op ctx.sched.ring tag) fun e => do
-    discard <| ctx.sched.unpark tag
-    k (Except.error e)
+/-- Queue one multishot ring operation (`op` gets the thread's ring and the `userData` to give
+it) and park until its final completion, which is returned whatever its result; each earlier
+completion (with `IORING_CQE_F_MORE`) goes to `more` as it arrives, the fiber still parked
+(`more` runs in the fiber's context; what it raises is dropped).
+Cancelling the fiber cancels the operation, whose final completion then ends it.  A cancelled
+fiber submits nothing and raises. -/
+def submitMany (op : Ring → UInt64 → IO Unit) (more : Ring.Cqe → Fiber Unit) : Fiber Ring.Cqe :=
+  fun ctx k => do
+    if let some e ← ctx.cancel.cancelled? then
+      k (Except.error (cancelledBy e))
+      return
+    let tag ← ctx.sched.park {
+      cancel := ctx.cancel, onRing := true, resume := k, more := fun c => more c ctx fun _ => pure () }
+    tryCatch (op ctx.sched.ring tag) fun e => do
+      discard <| ctx.sched.unpark tag
+      k (Except.error e)
+
+/-- Queue one ring operation and park until its completion, which is returned whatever its
+result: the low-level entry point beneath the typed operations. -/
+@[inline] def submit (op : Ring → UInt64 → IO Unit) : Fiber Ring.Cqe :=
+  submitMany op fun _ => Fiber.pure ()
 
 /-- An operation's result as a count; a negative one raises its `IO.Error`, which for a
 cancelled fiber's `ECANCELED` is the fiber's cancellation. -/

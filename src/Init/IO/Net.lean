@@ -280,29 +280,68 @@ def accept (sw : Switch) (l : Listener) : Fiber Socket := do
   let (fd, peer) ← acceptFd l
   Socket.ofFd sw fd peer
 
+/-- Serve the accepted `fd` in a fiber of `sw`'s: `handler conn peer` in a switch of the
+connection's, its error to `onError` (see `acceptFork`). -/
+private def forkConn (sw : Switch) (fd : Int) (onError : IO.Error → Fiber Unit)
+    (handler : Socket → SockAddr → Fiber Unit) : Fiber Unit :=
+  fork sw do
+    try
+      let peer ← tryCatch (SockAddr.ofSys (← Sys.peerAddr fd) : IO _) fun e => do
+        try Sys.close fd catch _ => pure ()
+        throw e
+      Switch.run fun csw => do
+        handler (← Socket.ofFd csw fd peer) peer
+    catch e => if e.isCancelled then throw e else onError e
+
+/-- What one accept submission came to. -/
+private inductive Accepted where
+  | conn (fd : Int)
+  | failed
+  | closed
+  | noMultishot
+
+/-- The error of an accept, as `acceptFork` handles it. -/
+private def acceptFailed (l : Listener) (onError : IO.Error → Fiber Unit) (e : IO.Error) :
+    Fiber Accepted := do
+  if ← l.fd.isClosed then return Accepted.closed
+  if e.isCancelled then throw e
+  onError e
+  pure Accepted.failed
+
+/-- One multishot accept on `l`, each connection served as it comes, until its final
+completion: a last connection, an error, or `EINVAL` before any connection from a kernel
+without multishot accept (before 5.19). -/
+private def acceptMany (sw : Switch) (l : Listener) (onError : IO.Error → Fiber Unit)
+    (handler : Socket → SockAddr → Fiber Unit) : Fiber Accepted := do
+  let seen ← IO.mkRef false
+  tryCatch (do
+    let c ← l.fd.use <| submitMany (fun r u => r.acceptMultishot l.fd.fd 0o2000000 u) fun c => do
+      seen.set true
+      forkConn sw (← checkFd c) onError handler
+    if c.res == -22 && !(← seen.get) then return Accepted.noMultishot
+    pure (Accepted.conn (← checkFd c)))
+    (acceptFailed l onError)
+
+/-- One single-shot accept on `l`. -/
+private def acceptOne (l : Listener) (onError : IO.Error → Fiber Unit) : Fiber Accepted :=
+  tryCatch (Accepted.conn <$> l.fd.use (Fiber.accept l.fd.fd 0o2000000)) (acceptFailed l onError)
+
 /-- Accept connections on `l` until it is closed or `sw` is cancelled, serving each in a fiber
 of its own: `handler conn peer` runs in a switch of the connection's, which closes it at the
 end.  A handler's error goes to `onError` instead of failing `sw`.  An error of `accept`
 itself (`EMFILE`, say) also goes to `onError`, and accepting goes on; closing `l` ends the
-loop. -/
+loop.  One multishot accept brings every connection (`IORING_ACCEPT_MULTISHOT`, emulated
+under posix), armed again when it ends; a kernel without it gets one accept per connection. -/
 partial def acceptFork (sw : Switch) (l : Listener) (onError : IO.Error → Fiber Unit)
-    (handler : Socket → SockAddr → Fiber Unit) : Fiber Unit := do
-  -- `none`: the listener was closed; `some none`: an accept error, handled.
-  let next ← tryCatch ((fun c => some (some c)) <$> acceptFd l) fun e => do
-    if ← l.fd.isClosed then return none
-    if e.isCancelled then throw e
-    onError e
-    pure (some none)
+    (handler : Socket → SockAddr → Fiber Unit) (multishot := true) : Fiber Unit := do
+  let next ← if multishot then acceptMany sw l onError handler else acceptOne l onError
   match next with
-  | none => pure ()
-  | some none => acceptFork sw l onError handler
-  | some (some (fd, peer)) =>
-    fork sw do
-      try
-        Switch.run fun csw => do
-          handler (← Socket.ofFd csw fd peer) peer
-      catch e => if e.isCancelled then throw e else onError e
-    acceptFork sw l onError handler
+  | Accepted.closed => pure ()
+  | Accepted.noMultishot => acceptFork sw l onError handler false
+  | Accepted.failed => acceptFork sw l onError handler multishot
+  | Accepted.conn fd =>
+    forkConn sw fd onError handler
+    acceptFork sw l onError handler multishot
 
 /-- Connect to `addr`, bound to `sw`. -/
 def connect (sw : Switch) (addr : SockAddr) : Fiber Socket := do

@@ -35,6 +35,9 @@ instance : Inhabited Held := ⟨Held.none⟩
 
 instance : Inhabited Cqe := ⟨{ userData := 0, res := 0, flags := 0, held := Held.none }⟩
 
+/-- `IORING_CQE_F_MORE`: more completions of the same submission follow (a multishot one's). -/
+def cqeFMore : UInt32 := 2
+
 /-- The value of `AT_FDCWD`: with a relative path, `openAt` and `statx` start at the current
 directory. -/
 def atFdCwd : Int := -100

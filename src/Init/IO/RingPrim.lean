@@ -124,6 +124,12 @@ constant renameAt (r : @& Ring) (oldDir : @& Int) (oldPath : @& String) (newDir 
 @[extern "lean_io_ring_accept"]
 constant accept (r : @& Ring) (fd : @& Int) (flags : UInt32) (userData : UInt64) : IO Unit
 
+/-- Queue a multishot accept on `fd` (Linux 5.19): one submission, a completion per connection,
+each but the last with `IORING_CQE_F_MORE` (`cqeFMore`); a kernel without it ends it at once
+with `EINVAL`. -/
+@[extern "lean_io_ring_accept_multishot"]
+constant acceptMultishot (r : @& Ring) (fd : @& Int) (flags : UInt32) (userData : UInt64) : IO Unit
+
 /-- Queue a `connect` of the socket `fd` to the IPv4 address `addr` (host order, e.g.
 `0x7f000001`) and `port`. -/
 @[extern "lean_io_ring_connect"]

@@ -75,6 +75,9 @@ structure Waiter where
   cancel : Cancel
   resume : Resume
   onRing : Bool
+  /-- A multishot operation's: called with each completion that has `IORING_CQE_F_MORE`,
+  while the waiter stays parked for the final one, which `resume` gets. -/
+  more : Ring.Cqe → IO Unit := fun _ => pure ()
   /-- A switch waiting for its children: no deadlock is declared on it while they can run. -/
   join : Bool := false
   cancelSent : Bool := false
@@ -157,12 +160,23 @@ def unpark (s : Sched) (tag : UInt64) : IO (Option Waiter) :=
       | none => (none, t)
     else (none, t)
 
-/-- Resume the fiber a completion names; completions of no waiter (a cancel's own, tag 0) are
-dropped. -/
+/-- The waiter `tag` names, left in the table. -/
+def peek (s : Sched) (tag : UInt64) : IO (Option Waiter) := do
+  let t ← s.table.get
+  let i := (tag &&& (0xFFFFFFFF : UInt64)).toNat
+  if h : i < t.slots.size then
+    let slot := t.slots.get ⟨i, h⟩
+    pure (if slot.gen == (tag >>> (32 : UInt64)).toUInt32 then slot.waiter else none)
+  else pure none
+
+/-- Resume the fiber a completion names, or, for one with `IORING_CQE_F_MORE`, hand it to the
+waiter's `more`; completions of no waiter (a cancel's own, tag 0) are dropped. -/
 def dispatch (s : Sched) (c : Ring.Cqe) : IO Unit := do
   if c.userData == 0 then return
-  if let some w ← s.unpark c.userData then
-    s.depth.set 0
+  s.depth.set 0
+  if c.flags &&& Ring.cqeFMore != 0 then
+    if let some w ← s.peek c.userData then w.more c
+  else if let some w ← s.unpark c.userData then
     w.resume (Except.ok c)
 
 /-- The error a fiber sees when its context was cancelled because of `reason`. -/

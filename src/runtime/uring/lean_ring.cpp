@@ -496,6 +496,14 @@ extern "C" lean_obj_res lean_io_ring_accept(b_lean_obj_arg r, b_lean_obj_arg fd,
 	});
 }
 
+/* One submission, a CQE per connection (IORING_CQE_F_MORE on all but the last). */
+extern "C" lean_obj_res lean_io_ring_accept_multishot(b_lean_obj_arg r, b_lean_obj_arg fd,
+						      uint32_t flags, uint64_t ud, lean_obj_arg)
+{
+	return submit(r, ud, KIND_PLAIN, LU_SLOT_FD_RESULT, nullptr, nullptr,
+		      [&](lu_slot_scratch *) { return lu_sqe_accept_multishot(fd_of(fd), (int)flags); });
+}
+
 extern "C" lean_obj_res lean_io_ring_connect(b_lean_obj_arg r, b_lean_obj_arg fd, uint32_t addr,
 					     uint16_t port, uint64_t ud, lean_obj_arg)
 {

@@ -1,4 +1,5 @@
-/- TCP on fibers: addresses, IPv4 and IPv6 loopback echo (1 and 500 connections of 1 MiB each),
+/- TCP on fibers: addresses, IPv4 and IPv6 loopback echo (1 and 500 connections of 1 MiB each, from
+one multishot accept; 200 from single-shot accepts),
 and the failures: a refused connect, a peer that resets mid-send, a half-close, a closed socket,
 a close with a receive in flight; then the blocking form of the API across two threads. -/
 import Init.IO.Net
@@ -35,11 +36,11 @@ def client (sw : Switch) (addr : SockAddr) (data : ByteArray) : Fiber Bool := do
   pure (back == data)
 
 /-- An echo server on `bind`, `clients` clients of `size` bytes each; all replies right? -/
-def echoRun (bind : SockAddr) (clients size : Nat) : Fiber Bool := do
+def echoRun (bind : SockAddr) (clients size : Nat) (multishot := true) : Fiber Bool := do
   let data := pattern clients size
   Switch.run fun sw => do
     let l ← listen sw bind
-    Fiber.fork sw (acceptFork sw l (fun e => say s!"handler error: {e}") fun c _ => echo c)
+    Fiber.fork sw (acceptFork sw l (fun e => say s!"handler error: {e}") (fun c _ => echo c) multishot)
     let results ← Switch.run fun csw => do
       let ps ← (List.range clients).mapM fun _ => Fiber.forkPromise csw (client csw l.addr data)
       ps.mapM (·.awaitExn)
@@ -151,6 +152,7 @@ def main : IO Unit := do
     say s!"IPv6, 1 connection of 1 MiB: {← echoRun (← SockAddr.parse "[::1]:0") 1 (1024 * 1024)}"
     say s!"IPv4, 500 connections of 1 MiB: {← echoRun (← SockAddr.parse "127.0.0.1:0") 500 (1024 * 1024)}"
     say s!"IPv6, 500 connections of 1 MiB: {← echoRun (← SockAddr.parse "[::1]:0") 500 (1024 * 1024)}"
+    say s!"IPv4, 200 connections of 64 KiB, an accept each: {← echoRun (← SockAddr.parse "127.0.0.1:0") 200 65536 false}"
     Switch.run fun sw => do
       refused sw
       let l ← listen sw (← SockAddr.parse "127.0.0.1:0") (reusePort := true)
