@@ -35,6 +35,8 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_common.h"
+
 extern "C" {
 #include "driver.h"
 #include "handle.h"
@@ -46,6 +48,10 @@ using LuOps = struct lu_ops;
 extern "C" const LuOps *__real_lu_ops(void);
 
 namespace {
+
+using lu_fuzz::Reader;
+using lu_fuzz::open_fds;
+using lu_fuzz::shown;
 
 const LuOps *handle_ops;
 
@@ -84,12 +90,6 @@ const char *const kModes[] = {"r", "w", "a", "r+", "w+", "a+", "wx", "re"};
 const unsigned kRenameFlags[] = {0, RENAME_NOREPLACE, RENAME_EXCHANGE, 1u << 30};
 
 std::string base_dir;
-
-struct Reader {
-	const uint8_t *p, *end;
-	bool more() const { return p < end; }
-	unsigned next() { return p < end ? *p++ : 0; }
-};
 
 // The bytes a write sends: seeded, with newlines (for getline) and, for odd seeds, NULs.
 std::string data_for(unsigned seed, size_t len)
@@ -436,50 +436,9 @@ private:
 		}
 		for (int i = 0; i < kSlots; i++)
 			close_slot(i);
-		tree(dirfd_, "");
+		lu_fuzz::tree(dirfd_, "", t_);
 		close(dirfd_);
-		if (nftw(path_.c_str(), remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0) {
-			perror("fuzz_ops: removing the scratch directory");
-			abort();
-		}
-	}
-
-	static int remove_entry(const char *p, const struct stat *, int, struct FTW *)
-	{
-		return remove(p);
-	}
-
-	void tree(int dfd, const std::string &prefix)
-	{
-		std::vector<std::string> names;
-		int fd = dup(dfd);
-		DIR *d = fdopendir(fd);
-		lseek(fd, 0, SEEK_SET);
-		while (dirent *e = readdir(d))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				names.push_back(e->d_name);
-		closedir(d);
-		std::sort(names.begin(), names.end());
-		for (const std::string &n : names) {
-			int f = openat(dfd, n.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-			struct stat st;
-			if (f < 0 || fstat(f, &st) != 0) {
-				t_.push_back("entry " + prefix + n + " unreadable");
-			} else if (S_ISDIR(st.st_mode)) {
-				t_.push_back("dir " + prefix + n);
-				tree(f, prefix + n + "/");
-			} else {
-				std::string c;
-				char buf[4096];
-				ssize_t k;
-				while ((k = read(f, buf, sizeof buf)) > 0)
-					c.append(buf, (size_t)k);
-				t_.push_back("file " + prefix + n + " mode " +
-					     std::to_string(st.st_mode & 07777) + " [" + c + "]");
-			}
-			if (f >= 0)
-				close(f);
-		}
+		lu_fuzz::remove_tree(path_, "fuzz_ops");
 	}
 
 	const LuOps &o_;
@@ -491,38 +450,6 @@ private:
 	std::vector<Channel> chan_;
 };
 
-// The open fds, with what each is, to name a leak.
-std::vector<std::string> open_fds()
-{
-	std::vector<std::string> fds;
-	DIR *dir = opendir("/proc/self/fd");
-	while (dirent *e = readdir(dir)) {
-		char to[256] = "";
-		std::string p = std::string("/proc/self/fd/") + e->d_name;
-		if (e->d_name[0] != '.' && readlink(p.c_str(), to, sizeof to - 1) > 0)
-			fds.push_back(std::string(e->d_name) + " -> " + to);
-	}
-	closedir(dir);
-	std::sort(fds.begin(), fds.end());
-	return fds;
-}
-
-// Printable, so that a report shows where pipes and files differ.
-std::string shown(const std::string &s)
-{
-	std::string o;
-	for (unsigned char c : s) {
-		if (c >= 32 && c < 127) {
-			o += (char)c;
-		} else {
-			char e[8];
-			snprintf(e, sizeof e, "\\x%02x", c);
-			o += e;
-		}
-	}
-	return o;
-}
-
 }  // namespace
 
 extern "C" const LuOps *__wrap_lu_ops(void)
@@ -533,19 +460,8 @@ extern "C" const LuOps *__wrap_lu_ops(void)
 extern "C" int LLVMFuzzerInitialize(int *, char ***)
 {
 	int err = 0;
-	// A peer closed under a write must be -EPIPE in the trace, not the end of the fuzzer.
-	signal(SIGPIPE, SIG_IGN);
-	if (!lu_driver_get(&err)) {
-		fprintf(stderr, "fuzz_ops: no io_uring ring here (%s): nothing to compare\n",
-			strerror(-err));
-		exit(1);
-	}
-	char tmpl[] = "/tmp/lu-fuzz-XXXXXX";
-	if (!mkdtemp(tmpl)) {
-		perror("fuzz_ops: mkdtemp");
-		exit(1);
-	}
-	base_dir = tmpl;
+	bool ring = lu_driver_get(&err) != nullptr;
+	base_dir = lu_fuzz::init("fuzz_ops", ring, err);
 	return 0;
 }
 

@@ -64,6 +64,8 @@
 #include <thread>
 #include <vector>
 
+#include "fuzz_common.h"
+
 extern "C" {
 #include "driver.h"
 #include "ops.h"
@@ -72,6 +74,10 @@ extern "C" {
 }
 
 namespace {
+
+using lu_fuzz::Reader;
+using lu_fuzz::open_fds;
+using lu_fuzz::shown;
 
 constexpr int kFiles = 4, kMaxOps = 32;
 constexpr uint16_t kGroup = 1;
@@ -98,12 +104,6 @@ std::vector<char> sqe_buffer(const std::string &d)
 {
 	return std::vector<char>(d.begin(), d.end());
 }
-
-struct Reader {
-	const uint8_t *p, *end;
-	bool more() const { return p < end; }
-	unsigned next() { return p < end ? *p++ : 0; }
-};
 
 std::string data_for(unsigned seed, size_t len)
 {
@@ -723,12 +723,9 @@ private:
 				close(fd);
 		for (int fd : {end_[0], end_[1], pipe_[0], pipe_[1]})
 			close(fd);
-		tree(dirfd_, "");
+		lu_fuzz::tree(dirfd_, "", t_);
 		close(dirfd_);
-		if (nftw(path_.c_str(), remove_entry, 8, FTW_DEPTH | FTW_PHYS) != 0) {
-			perror("fuzz_slots: removing the scratch directory");
-			abort();
-		}
+		lu_fuzz::remove_tree(path_, "fuzz_slots");
 	}
 
 	static std::string drain(int fd)
@@ -740,39 +737,6 @@ private:
 		while ((n = read(fd, buf, sizeof buf)) > 0)
 			rest.append(buf, (size_t)n);
 		return rest;
-	}
-
-	static int remove_entry(const char *p, const struct stat *, int, struct FTW *)
-	{
-		return remove(p);
-	}
-
-	void tree(int dfd, const std::string &prefix)
-	{
-		std::vector<std::string> names;
-		int fd = dup(dfd);
-		DIR *d = fdopendir(fd);
-		lseek(fd, 0, SEEK_SET);
-		while (dirent *e = readdir(d))
-			if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-				names.push_back(e->d_name);
-		closedir(d);
-		std::sort(names.begin(), names.end());
-		for (const std::string &n : names) {
-			int f = openat(dfd, n.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-			struct stat st;
-			if (f < 0 || fstat(f, &st) != 0) {
-				r("entry " + prefix + n + " unreadable");
-			} else if (S_ISDIR(st.st_mode)) {
-				r("dir " + prefix + n);
-				tree(f, prefix + n + "/");
-			} else {
-				r("file " + prefix + n + " mode " + std::to_string(st.st_mode & 07777) +
-				  " [" + drain(f) + "]");
-			}
-			if (f >= 0)
-				close(f);
-		}
 	}
 
 	lu_slots_engine engine_;
@@ -788,54 +752,13 @@ private:
 	std::vector<std::string> t_;
 };
 
-// The open fds, with what each is, to name a leak.
-std::vector<std::string> open_fds()
-{
-	std::vector<std::string> fds;
-	DIR *dir = opendir("/proc/self/fd");
-	while (dirent *e = readdir(dir)) {
-		char to[256] = "";
-		std::string p = std::string("/proc/self/fd/") + e->d_name;
-		if (e->d_name[0] != '.' && readlink(p.c_str(), to, sizeof to - 1) > 0)
-			fds.push_back(std::string(e->d_name) + " -> " + to);
-	}
-	closedir(dir);
-	std::sort(fds.begin(), fds.end());
-	return fds;
-}
-
-std::string shown(const std::string &s)
-{
-	std::string o;
-	for (unsigned char c : s) {
-		if (c >= 32 && c < 127) {
-			o += (char)c;
-		} else {
-			char e[8];
-			snprintf(e, sizeof e, "\\x%02x", c);
-			o += e;
-		}
-	}
-	return o;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***)
 {
 	int err = 0;
-	signal(SIGPIPE, SIG_IGN);
-	if (!lu_driver_get(&err)) {
-		fprintf(stderr, "fuzz_slots: no io_uring ring here (%s): nothing to compare\n",
-			strerror(-err));
-		exit(1);
-	}
-	char tmpl[] = "/tmp/lu-fuzz-slots-XXXXXX";
-	if (!mkdtemp(tmpl)) {
-		perror("fuzz_slots: mkdtemp");
-		exit(1);
-	}
-	base_dir = tmpl;
+	bool ring = lu_driver_get(&err) != nullptr;
+	base_dir = lu_fuzz::init("fuzz_slots", ring, err);
 	ring_worker = new Worker;
 	emu_worker = new Worker;
 	// The ring worker's ring is made now, not counted as a leak of the first input.
