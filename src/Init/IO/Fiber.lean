@@ -194,6 +194,10 @@ current directory). -/
 def openAt (dirfd : Int) (path : String) (flags mode : UInt32) : Fiber Int := do
   checkFd (← submit fun r u => r.openAt dirfd path flags mode u) path
 
+/-- Register `fd` with this thread's ring (`Ring.registerFile`): whether it is. -/
+def registerFile (fd : Int) : Fiber Bool := fun ctx k =>
+  liftIO (ctx.sched.ring.registerFile fd) ctx k
+
 /-- `close(fd)`. -/
 def close (fd : Int) : Fiber Unit := do
   discard <| check (← submit fun r u => r.close fd u)

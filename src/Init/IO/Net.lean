@@ -257,12 +257,16 @@ open Fiber
 def listen (sw : Switch) (addr : SockAddr) (backlog : Nat := 1024) (reuseAddr := true)
     (reusePort := false) : Fiber Listener := do
   let (fd, bound) ← (listenFd addr backlog reuseAddr reusePort : IO _)
+  discard <| registerFile fd
   let l : Listener := { fd := ← Fd.mk' fd s!"listener {bound}", addr := bound }
   l.fd.closeOn sw
   pure l
 
-/-- Wrap a connected fd as a `Socket` closed by `sw`. -/
+/-- Wrap a connected fd as a `Socket` closed by `sw`.  The fd is registered with the ring
+(`Fiber.registerFile`) for its many sends and receives, which is why a socket must be closed
+on its scheduler's thread, as `sw` does. -/
 def Socket.ofFd (sw : Switch) (fd : Int) (peer : SockAddr) : Fiber Socket := do
+  discard <| registerFile fd
   let s : Socket := { fd := ← Fd.mk' fd s!"socket {peer}", peer := peer }
   s.fd.closeOn sw
   pure s

@@ -209,6 +209,13 @@ def Cqe.take (c : Cqe) : Int × ByteArray :=
 /-- Submissions whose completion has not been returned yet. -/
 @[extern "lean_io_ring_inflight"] constant inflight (r : @& Ring) : IO Nat
 
+/-- Register `fd` with the ring, so that its operations skip the kernel's fd lookup: whether
+it is registered (false under the emulation, or when the kernel or a full table refuses; the
+fd then works as before, with the same results).  A close through the ring or the runtime
+ends the registration, so the fd number may be reused safely. -/
+@[extern "lean_io_ring_register_file"]
+constant registerFile (r : @& Ring) (fd : @& Int) : IO Bool
+
 /-- The `IO.Error` the blocking API gives for the negative errno `res` (e.g. `-2`: no such
 file, named `fname`). -/
 @[extern "lean_io_ring_error_of"]

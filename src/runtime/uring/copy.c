@@ -23,6 +23,13 @@
 /* One SQE's len is 32 bits, and the ops layer caps a transfer at 1 GiB. */
 #define LU_COPY_MAX_BLOCK (1u << 30)
 
+/*
+ * Registering a file and removing it again costs two io_uring_register calls, which a copy of
+ * this many blocks or more pays back (each of its operations skips an fd lookup and a reference
+ * count); a smaller copy runs on the plain fds.
+ */
+#define LU_COPY_FIXED_MIN_BLOCKS 16
+
 struct chunk {
 	char *buf;
 	uint64_t off;    /* where the block starts, in both files */
@@ -190,6 +197,14 @@ static int copy_ring(int in, int out, uint64_t size, uint32_t block, unsigned de
 		c.free_list[c.nfree++] = n - 1 - i;
 	}
 
+	/* The caller's own registrations are kept; those made here end with the copy. */
+	bool fixed_in = false, fixed_out = false;
+	if (blocks >= LU_COPY_FIXED_MIN_BLOCKS) {
+		fixed_in = !lu_file_registered(d, in) && lu_register_file(d, in) == 0;
+		fixed_out = !lu_file_registered(d, out) && lu_register_file(d, out) == 0;
+	}
+	res->registered = lu_file_registered(d, in) && lu_file_registered(d, out);
+
 	for (;;) {
 		while (!c.err && c.nfree > 0 && c.next_off < c.eof &&
 		       (c.next_off < c.size_hint || c.reads_inflight == 0))
@@ -207,6 +222,10 @@ static int copy_ring(int in, int out, uint64_t size, uint32_t block, unsigned de
 		}
 		complete(&c, (unsigned)cqe.user_data, cqe.res);
 	}
+	if (fixed_in)
+		lu_unregister_file(d, in);
+	if (fixed_out)
+		lu_unregister_file(d, out);
 	free(bufs);
 	free(c.chunks);
 	free(c.free_list);

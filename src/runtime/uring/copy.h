@@ -5,7 +5,8 @@
  * flight on this thread's ring (driver.h, batch path), and turns each completed read into a
  * write at the same offset, as liburing's io_uring-cp and ocaml-uring's urcp do; short reads
  * and writes resubmit their remainder, EINTR/EAGAIN are resubmitted, and the end of the file is
- * the first read that returns 0 bytes.  Under POSIX it is a plain pread/pwrite loop with one
+ * the first read that returns 0 bytes.  A long copy runs on registered files (driver.h), unless
+ * the ring refuses them.  Under POSIX it is a plain pread/pwrite loop with one
  * buffer: a faithful baseline, not copy_file_range, so the two backends differ only in how the
  * same bytes move.
  *
@@ -19,6 +20,7 @@
 #ifndef LU_COPY_H
 #define LU_COPY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "ops.h"
@@ -47,6 +49,7 @@ enum lu_copy_side { LU_COPY_SRC, LU_COPY_DST };
 struct lu_copy_result {
 	uint64_t bytes;            /* bytes written to the destination */
 	unsigned max_inflight;     /* most operations in flight at once (1 under POSIX) */
+	bool registered;           /* both files were registered (driver.h) during the copy */
 	enum lu_copy_side failed;  /* meaningful only when the call failed */
 };
 

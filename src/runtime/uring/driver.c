@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "files.h"
 #include "ring.h"
 
 #define LU_SYNC_TAG (UINT64_C(1) << 63)
@@ -44,6 +45,7 @@ struct lu_driver {
 	bool dropped;        /* -EBADR ever seen: in_ring may never reach zero */
 	struct io_uring_cqe *stash;
 	unsigned stash_head, stash_len, stash_cap;
+	struct lu_files files;
 };
 
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
@@ -181,6 +183,31 @@ static int submit(struct lu_driver *d, unsigned min_complete)
 	return ret;
 }
 
+/* Copy `sqe` into the ring's `slot`, on the registered file when its fd has one. */
+static void put_sqe(struct lu_driver *d, struct io_uring_sqe *slot, const struct io_uring_sqe *sqe)
+{
+	*slot = *sqe;
+	if (d->files.used > 0)
+		lu_files_fix(&d->files, slot);
+}
+
+/*
+ * A close must not leave its file in the table (files.h), so a registered fd's slot is cleared
+ * before its close is queued.  Operations queued before the close are submitted first: the
+ * kernel takes their file as it reads them, as it would the plain fd, where clearing the slot
+ * under them would fail them with -EBADF.  If the kernel will not clear the slot, the close
+ * still closes the fd, as a plain close would.
+ */
+static void before_close(struct lu_driver *d, const struct io_uring_sqe *sqe)
+{
+	if (d->files.used == 0 || sqe->opcode != IORING_OP_CLOSE || sqe->flags & IOSQE_FIXED_FILE ||
+	    lu_files_slot(&d->files, sqe->fd) < 0)
+		return;
+	if (lu_ring_publish_sq(&d->ring) > 0)
+		submit(d, 0);
+	lu_files_remove(&d->files, &d->ring, sqe->fd);
+}
+
 /* A free SQE; a full SQ is flushed to the kernel (completions go to the stash) and retried. */
 static int take_sqe(struct lu_driver *d, struct io_uring_sqe **out)
 {
@@ -280,12 +307,13 @@ int lu_run(const struct io_uring_sqe *sqe)
 	if (!d)
 		return err;
 
+	before_close(d, sqe);
 	struct io_uring_sqe *slot;
 	if ((err = take_sqe(d, &slot)) < 0)
 		return err;
 	uint32_t index = d->ring.sq.sqe_tail - 1;
 	struct sync_wait w = { .tag = { next_sync_tag(d), 0 } };
-	*slot = *sqe;
+	put_sqe(d, slot, sqe);
 	slot->user_data = w.tag[0];
 
 	for (;;) {
@@ -317,10 +345,11 @@ int lu_submit(struct lu_driver *d, const struct io_uring_sqe *sqe)
 	int err = stash_reserve(d, d->inflight + 1);
 	if (err < 0)
 		return err;
+	before_close(d, sqe);
 	struct io_uring_sqe *slot;
 	if ((err = take_sqe(d, &slot)) < 0)
 		return err;
-	*slot = *sqe;
+	put_sqe(d, slot, sqe);
 	d->inflight++;
 	return 0;
 }
@@ -381,6 +410,7 @@ static void driver_destroy(void *p)
 	}
 	if (drained)
 		lu_ring_exit(&d->ring);
+	lu_files_free(&d->files);
 	free(d->stash);
 	free(d);
 }
@@ -409,6 +439,7 @@ static void drop_after_fork(void)
 	this_driver = NULL;
 	pthread_setspecific(key, NULL);
 	lu_ring_forget(&d->ring);
+	lu_files_free(&d->files);
 	free(d->stash);
 	free(d);
 }
@@ -478,4 +509,26 @@ uint32_t lu_driver_features(const struct lu_driver *d)
 int lu_driver_register(struct lu_driver *d, unsigned opcode, void *arg, unsigned nr)
 {
 	return lu_ring_register(&d->ring, opcode, arg, nr);
+}
+
+int lu_register_file(struct lu_driver *d, int fd)
+{
+	return lu_files_add(&d->files, &d->ring, fd);
+}
+
+int lu_unregister_file(struct lu_driver *d, int fd)
+{
+	return lu_files_remove(&d->files, &d->ring, fd);
+}
+
+bool lu_file_registered(const struct lu_driver *d, int fd)
+{
+	return lu_files_slot(&d->files, fd) >= 0;
+}
+
+void lu_forget_file(int fd)
+{
+	struct lu_driver *d = this_driver;
+	if (d && d->files.used > 0)
+		lu_files_remove(&d->files, &d->ring, fd);
 }

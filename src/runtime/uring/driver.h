@@ -24,6 +24,7 @@
 #define LU_DRIVER_H
 
 #include <linux/io_uring.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -80,6 +81,19 @@ int lu_submit(struct lu_driver *d, const struct io_uring_sqe *sqe);
 int lu_wait(struct lu_driver *d, struct io_uring_cqe *cqe);
 /* Operations submitted through lu_submit whose completions have not yet been returned. */
 unsigned lu_inflight(const struct lu_driver *d);
+
+/*
+ * Registered files (files.h).  Once `fd` is registered on this thread's ring, both paths run
+ * its operations on the registered file, with the same results.  lu_register_file returns 0,
+ * or -errno when the kernel or the table refuses (the fd then stays plain: nothing to undo).
+ * An IORING_OP_CLOSE of a registered fd clears its slot first; every other close of it on this
+ * thread must call lu_forget_file(fd) before close(2).  lu_unregister_file ends a registration
+ * early (-ENOENT if there was none).
+ */
+int lu_register_file(struct lu_driver *d, int fd);
+int lu_unregister_file(struct lu_driver *d, int fd);
+bool lu_file_registered(const struct lu_driver *d, int fd);
+void lu_forget_file(int fd);
 
 #ifdef __cplusplus
 }

@@ -295,9 +295,11 @@ int lu_posix_openat(int dirfd, const char *path, int flags, mode_t mode)
 /*
  * Linux releases the descriptor before close(2) can fail, so EINTR must not be retried (that
  * could close an fd another thread just opened); the fd is gone, which is what close promises.
+ * A file registered on this thread's ring leaves the table first (files.h).
  */
 int lu_posix_close(int fd)
 {
+	lu_forget_file(fd);
 	if (close(fd) == 0 || errno == EINTR)
 		return 0;
 	return -errno;

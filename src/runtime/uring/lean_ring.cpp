@@ -10,6 +10,7 @@
 #include "lean_io.h"
 
 #include "backend.h"
+#include "driver.h"
 #include "ops.h"
 #include "slots.h"
 
@@ -605,6 +606,20 @@ extern "C" lean_obj_res lean_io_ring_inflight(b_lean_obj_arg r, lean_obj_arg)
 	lu_slots *t = table_of(r, &err);
 
 	return t ? lean_io_result_mk_ok(lean_usize_to_nat(lu_slots_inflight(t))) : err;
+}
+
+/*
+ * Registered files live on the driver's ring; an emulated table has none, and says so, which
+ * leaves the fd plain with the same results.
+ */
+extern "C" lean_obj_res lean_io_ring_register_file(b_lean_obj_arg r, b_lean_obj_arg fd, lean_obj_arg)
+{
+	lean_obj_res err;
+	lu_slots *t = table_of(r, &err);
+	if (!t)
+		return err;
+	lu_driver *d = lu_slots_engine_of(t) == LU_SLOTS_RING ? lu_driver_get(nullptr) : nullptr;
+	return lean_io_result_mk_ok(lean_box(d && lu_register_file(d, fd_of(fd)) == 0));
 }
 
 extern "C" lean_obj_res lean_io_ring_clear(lean_obj_arg buf)

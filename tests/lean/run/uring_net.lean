@@ -1,8 +1,10 @@
 /- TCP on fibers: addresses, IPv4 and IPv6 loopback echo (1 and 500 connections of 1 MiB each, from
 one multishot accept; 200 from single-shot accepts),
+registered sockets and the end of their registration at close,
 and the failures: a refused connect, a peer that resets mid-send, a half-close, a closed socket,
 a close with a receive in flight; then the blocking form of the API across two threads. -/
 import Init.IO.Net
+import Init.IO.Backend
 open IO Net
 
 def say (s : String) : Fiber Unit := IO.println s
@@ -70,6 +72,26 @@ def halfClose (sw : Switch) (l : Listener) : Fiber Unit := do
   say s!"half-close reply: {text (← recvAll c ByteArray.empty)}"
   server.awaitExn
   c.close
+
+/-- Sockets are registered with the ring under uring, not under the emulation; a close ends the
+registration, so the peer sees EOF at once and the fd number, reused by the next socket,
+reaches that socket (a stale registration would send into the old one). -/
+def registered (sw : Switch) (l : Listener) : Fiber Unit := do
+  let uring := (← (IO.backendName : IO String)) == "uring"
+  let c ← connect sw l.addr
+  let s ← accept sw l
+  let fd := s.fd.fd
+  let reg ← Fiber.registerFile fd
+  s.close
+  let (n, _) ← c.recv (ByteArray.mkEmpty 16)
+  let c2 ← connect sw l.addr
+  let s2 ← accept sw l
+  discard <| c2.sendAll "hello".toUTF8
+  let (_, got) ← s2.recv (ByteArray.mkEmpty 16)
+  say s!"registered as the backend says: {reg == uring}, peer sees EOF: {n == 0}, fd reused: {c2.fd.fd == fd}, received: {text got}"
+  c.close
+  c2.close
+  s2.close
 
 def sendMany (c : Socket) (big : ByteArray) : Nat → Fiber Unit
   | 0 => pure ()
@@ -157,6 +179,7 @@ def main : IO Unit := do
       refused sw
       let l ← listen sw (← SockAddr.parse "127.0.0.1:0") (reusePort := true)
       halfClose sw l
+      registered sw l
       reset sw l
       closing sw l
       handlerErrors sw
