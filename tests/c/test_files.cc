@@ -1,7 +1,7 @@
 // Registered files (files.h, driver.h) on a real ring: operations on a registered fd really use
 // the registered file and give the plain fd's results; every close clears the slot first, so a
-// peer sees EOF and a reused fd number reaches its new file; operations queued before a close
-// keep their file; a refused, full or disabled table falls back to plain fds with the same
+// peer sees EOF and a reused fd number reaches its new file, even when the kernel will not clear
+// the slot; operations queued before a close keep their file; a refused, full or disabled table falls back to plain fds with the same
 // bytes; a long copy runs on registered files and leaves none behind; thread exit drops them.
 
 #include <poll.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <string>
 #include <thread>
@@ -21,6 +22,17 @@
 #include "files.h"
 #include "ops.h"
 #include "test_util.h"
+
+// Slot updates the kernel refuses, while set (the other registrations pass through).
+std::atomic<bool> refuse_updates{ false };
+
+extern "C" int __real_lu_ring_register(const lu_ring *, unsigned, void *, unsigned);
+extern "C" int __wrap_lu_ring_register(const lu_ring *r, unsigned op, void *arg, unsigned nr)
+{
+	if (refuse_updates && op == IORING_REGISTER_FILES_UPDATE)
+		return -ENOMEM;
+	return __real_lu_ring_register(r, op, arg, nr);
+}
 
 namespace {
 
@@ -60,7 +72,8 @@ bool sees_eof(int fd, int ms)
 	if (poll(&p, 1, ms) != 1)
 		return false;
 	char c;
-	return recv(fd, &c, 1, MSG_DONTWAIT) == 0;
+	ssize_t n = recv(fd, &c, 1, MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno == ECONNRESET);  // a peer closed with bytes unread resets
 }
 
 // Each test gets a ring of its own and the default table size back.
@@ -207,6 +220,37 @@ TEST_F(Files, OperationsQueuedBeforeACloseKeepTheirFile)
 	EXPECT_FALSE(lu_file_registered(d, fd));
 	EXPECT_EQ(file_at(AT_FDCWD, ("/proc/self/fd/" + std::to_string(peek)).c_str()), "queued");
 	close(peek);
+}
+
+// A slot the kernel will not clear at close: the fd still closes and its number is plain
+// afterwards (a file reusing it is not reached through the old slot); the kernel holds the old
+// socket until the slot is handed out again, which replaces it.
+TEST_F(Files, ASlotTheKernelKeepsIsReusedAfterClose)
+{
+	for (auto close_fn : { lu_uring_ops.close, lu_posix_ops.close }) {
+		lu_files_set_entries(1);
+		lu_driver_release();
+		lu_driver *d = driver();
+		int sv[2];
+		ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+		ASSERT_EQ(lu_register_file(d, sv[0]), 0);
+		refuse_updates = true;
+		EXPECT_EQ(close_fn(sv[0]), 0);
+		EXPECT_EQ(lu_unregister_file(d, sv[0]), -ENOENT);
+		refuse_updates = false;
+		EXPECT_FALSE(lu_file_registered(d, sv[0]));
+		EXPECT_FALSE(sees_eof(sv[1], 50));
+		// A byte waits in the old socket, so a read that wrongly reaches it does not block.
+		ASSERT_EQ(send(sv[1], "x", 1, 0), 1);
+		int b = scratch_file("new");
+		ASSERT_EQ(b, sv[0]);
+		EXPECT_EQ(uring_pread(b, 16), "new");
+		EXPECT_EQ(lu_register_file(d, b), 0);
+		EXPECT_TRUE(sees_eof(sv[1], 2000));
+		EXPECT_EQ(uring_pread(b, 16), "new");
+		lu_uring_ops.close(b);
+		close(sv[1]);
+	}
 }
 
 TEST_F(Files, AFullTableLeavesFdsPlain)

@@ -196,7 +196,7 @@ static void put_sqe(struct lu_driver *d, struct io_uring_sqe *slot, const struct
  * before its close is queued.  Operations queued before the close are submitted first: the
  * kernel takes their file as it reads them, as it would the plain fd, where clearing the slot
  * under them would fail them with -EBADF.  If the kernel will not clear the slot, the close
- * still closes the fd, as a plain close would.
+ * still closes the fd, as a plain close would, and the fd is plain from then on (files.h).
  */
 static void before_close(struct lu_driver *d, const struct io_uring_sqe *sqe)
 {
@@ -205,7 +205,7 @@ static void before_close(struct lu_driver *d, const struct io_uring_sqe *sqe)
 		return;
 	if (lu_ring_publish_sq(&d->ring) > 0)
 		submit(d, 0);
-	lu_files_remove(&d->files, &d->ring, sqe->fd);
+	lu_files_forget(&d->files, &d->ring, sqe->fd);
 }
 
 /* A free SQE; a full SQ is flushed to the kernel (completions go to the stash) and retried. */
@@ -530,5 +530,5 @@ void lu_forget_file(int fd)
 {
 	struct lu_driver *d = this_driver;
 	if (d && d->files.used > 0)
-		lu_files_remove(&d->files, &d->ring, fd);
+		lu_files_forget(&d->files, &d->ring, fd);
 }

@@ -127,18 +127,32 @@ int lu_files_add(struct lu_files *f, const struct lu_ring *r, int fd)
 	return 0;
 }
 
+static void clear(struct lu_files *f, int slot, int fd)
+{
+	f->fd_of[slot] = -1;
+	f->slot_of[fd] = -1;
+	f->used--;
+}
+
 int lu_files_remove(struct lu_files *f, const struct lu_ring *r, int fd)
 {
 	int slot = lu_files_slot(f, fd);
 	if (slot < 0)
 		return -ENOENT;
 	int err = update_slot(r, (unsigned)slot, -1);
-	if (err < 0)
-		return err;
-	f->fd_of[slot] = -1;
-	f->slot_of[fd] = -1;
-	f->used--;
-	return 0;
+	if (err == 0)
+		clear(f, slot, fd);
+	return err;
+}
+
+/* A slot the kernel kept is free all the same: the next add's update replaces its file. */
+void lu_files_forget(struct lu_files *f, const struct lu_ring *r, int fd)
+{
+	int slot = lu_files_slot(f, fd);
+	if (slot < 0)
+		return;
+	update_slot(r, (unsigned)slot, -1);
+	clear(f, slot, fd);
 }
 
 /* Opcodes whose sqe->fd is the one file they act on. */

@@ -60,6 +60,12 @@ void lu_files_free(struct lu_files *f);
 int lu_files_add(struct lu_files *f, const struct lu_ring *r, int fd);
 /* Clear `fd`'s slot: 0, -ENOENT if it has none, or the kernel's -errno (the slot is kept). */
 int lu_files_remove(struct lu_files *f, const struct lu_ring *r, int fd);
+/*
+ * `fd` is being closed: its slot is cleared.  If the kernel will not clear it, its file stays
+ * there until the slot is handed out again (or the ring goes), but the fd number is plain from
+ * now on either way, so a file that reuses it is never reached through the old slot.
+ */
+void lu_files_forget(struct lu_files *f, const struct lu_ring *r, int fd);
 /* `fd`'s slot, or -1. */
 int lu_files_slot(const struct lu_files *f, int fd);
 
