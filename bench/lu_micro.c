@@ -9,6 +9,7 @@
  *     it); a handle asks once, so /dev/null is written both ways.
  *  2. Batched 4 KiB reads of a cached file at queue depth 1, 8 and 64: our driver
  *     (lu_submit/lu_wait), liburing doing the same, and a plain pread loop.
+ *     Then the pread and the /dev/null write again with their fds registered on both rings.
  *  3. What a short-lived thread pays for its ring: a thread that does one 1-byte pipe write
  *     and exits, through the ring (which it must set up and tear down), through a liburing
  *     ring of its own, and as a plain syscall; and a thread that does nothing, the floor.
@@ -20,6 +21,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +58,7 @@ enum sync_op { OP_PREAD, OP_WRITE_NULL, OP_WRITE_NULL_AS, OP_WRITE_FILE, OP_NOP 
 
 struct sync_env {
 	int file_fd, null_fd, out_fd;
+	bool fixed;  /* liburing: file_fd and null_fd are registered, at indexes 0 and 1 */
 	enum lu_fd_class null_class;
 	char buf[BLOCK];
 };
@@ -92,11 +95,12 @@ static long liburing_once(struct io_uring *ring, enum sync_op op, struct sync_en
 
 	switch (op) {
 	case OP_PREAD:
-		io_uring_prep_read(sqe, e->file_fd, e->buf, BLOCK, (uint64_t)(i % FILE_BLOCKS) * BLOCK);
+		io_uring_prep_read(sqe, e->fixed ? 0 : e->file_fd, e->buf, BLOCK,
+				   (uint64_t)(i % FILE_BLOCKS) * BLOCK);
 		break;
 	case OP_WRITE_NULL:
 	case OP_WRITE_NULL_AS:
-		io_uring_prep_write(sqe, e->null_fd, e->buf, 1, (uint64_t)-1);
+		io_uring_prep_write(sqe, e->fixed ? 1 : e->null_fd, e->buf, 1, (uint64_t)-1);
 		break;
 	case OP_WRITE_FILE:
 		io_uring_prep_write(sqe, e->out_fd, e->buf, 1, (uint64_t)-1);
@@ -105,6 +109,8 @@ static long liburing_once(struct io_uring *ring, enum sync_op op, struct sync_en
 		io_uring_prep_nop(sqe);
 		break;
 	}
+	if (e->fixed && op != OP_NOP)
+		sqe->flags |= IOSQE_FIXED_FILE;
 	r = io_uring_submit_and_wait(ring, 1);
 	if (r < 0)
 		return r;
@@ -136,6 +142,44 @@ static double time_sync(const struct lu_ops *ops, struct io_uring *ring, enum sy
 			best = per;
 	}
 	return best;
+}
+
+/*
+ * The same pread and write with the fd registered (IOSQE_FIXED_FILE) on both rings: what the
+ * kernel's fd lookup and reference cost per operation, and that ours saves the same.
+ */
+static void bench_registered(struct sync_env *e, struct io_uring *ring)
+{
+	static const enum sync_op ops[] = { OP_PREAD, OP_WRITE_NULL };
+	static const char *const names[] = { "pread 4 KiB (cached file)", "write 1 B to /dev/null" };
+	int fds[] = { e->file_fd, e->null_fd }, err = 0, r;
+	struct lu_driver *d = lu_driver_get(&err);
+	double plain[2][2];
+
+	for (int k = 0; k < 2; k++) {
+		long n = 100000 * (long)scale;
+		plain[k][0] = time_sync(&lu_uring_ops, NULL, ops[k], e, n);
+		plain[k][1] = time_sync(NULL, ring, ops[k], e, n);
+	}
+	if (!d || (r = io_uring_register_files(ring, fds, 2)) < 0)
+		die("registering files", d ? r : err);
+	for (int k = 0; k < 2; k++)
+		if ((r = lu_register_file(d, fds[k])) < 0)
+			die("lu_register_file", r);
+	e->fixed = true;
+	printf("\nRegistered fds: ns per call (best of %d), plain -> registered\n", REPS);
+	printf("  %-28s %19s %19s %12s\n", "operation", "lu_uring", "liburing", "uring/lib");
+	for (int k = 0; k < 2; k++) {
+		long n = 100000 * (long)scale;
+		double u = time_sync(&lu_uring_ops, NULL, ops[k], e, n);
+		double l = time_sync(NULL, ring, ops[k], e, n);
+		printf("  %-28s %8.0f -> %6.0f %8.0f -> %6.0f %11.2fx\n", names[k], plain[k][0], u,
+		       plain[k][1], l, u / l);
+	}
+	e->fixed = false;
+	for (int k = 0; k < 2; k++)
+		lu_unregister_file(d, fds[k]);
+	io_uring_unregister_files(ring);
 }
 
 static void bench_sync(struct sync_env *e)
@@ -176,6 +220,7 @@ static void bench_sync(struct sync_env *e)
 		printf("  %-28s %10.0f %10.0f %10.0f %11.2fx %11.2fx\n", rows[i].name, u, l, p, u / p,
 		       u / l);
 	}
+	bench_registered(e, &ring);
 	io_uring_queue_exit(&ring);
 }
 

@@ -9,7 +9,9 @@
 #    copy is compared with its source (cmp, diff -r).
 #  - TCP echo at 1, 64 and 512 connections, 64-byte round trips (bench/echo_load.c, 2 threads,
 #    every byte checked): examples/echo.lean --blocking (the naive threaded Lean server, the
-#    reference), --threads 2 under uring and posix, liburing's echo-server.
+#    reference), --threads 2 under uring and posix, --plain-recv under uring (the server with
+#    a recv submitted per round trip instead of its receivers' multishot recv), liburing's
+#    echo-server.
 #  - HTTP GET / under wrk (2 threads, keep-alive) at 1, 64 and 512 connections:
 #    examples/http.lean --blocking (the reference), --threads 2 under uring and posix, nginx
 #    with 2 workers serving the same 13-byte body.  The body is checked with curl before each
@@ -373,6 +375,9 @@ server_cases() {
       serve_row "$demo-c$c:$demo-$b" "$demo --threads $threads, $b" "$demo" "$demo" "$c" line \
         env LEAN_IO_BACKEND=$b "$work/bin/$demo" --threads "$threads"
     done
+    # the echo server before receivers (a recv submitted per round trip), to measure them
+    [ "$demo" != echo ] || serve_row "$demo-c$c:$demo-plain" "$demo --plain-recv, uring" "$demo" \
+      "$demo" "$c" line env LEAN_IO_BACKEND=uring "$work/bin/$demo" --threads "$threads" --plain-recv
     serve_row "$demo-c$c:$pkey" "$plabel" "$pkind" "$demo" "$c" port "$@"
   done
 }
@@ -432,6 +437,7 @@ report() {
   target "http (uring) / naive threaded Lean" "http-c$big:http-uring" "http-c$big:naive" ">=" 3
   target "nginx / http (uring)" "http-c$big:nginx" "http-c$big:http-uring" "<=" 1.5
   target "liburing echo-server / echo (uring)" "echo-c$big:liburing" "echo-c$big:echo-uring" "<=" 1.25
+  target "echo (uring) / echo --plain-recv (uring)" "echo-c$big:echo-uring" "echo-c$big:echo-plain" ">=" 1.2
   echo "targets: $met met, $missed missed, $unmeasured not measured"
 }
 # The rows as tab-separated blocks, one per case, each opened by a "# case" line for the plot.

@@ -390,6 +390,164 @@ def localAddr (s : Socket) : IO SockAddr := do SockAddr.ofSys (← Sys.localAddr
 
 end Socket
 
+/-! Receiving through one multishot recv -/
+
+/-- What a `Receiver` holds: the chunks received and not yet taken (from `head` on), and where
+its multishot recv stands. -/
+structure Receiver.State where
+  chunks : Array ByteArray := #[]
+  head : Nat := 0
+  /-- Bytes in the chunks not yet taken. -/
+  queued : Nat := 0
+  /-- A multishot recv is in flight. -/
+  armed : Bool := false
+  /-- It was cancelled because `queued` reached the limit: no more until the reader catches up. -/
+  paused : Bool := false
+  /-- The end of the stream (`ok`) or its error, once the chunks before it are taken. -/
+  ended : Option (Except IO.Error Unit) := none
+  /-- The kernel cannot (no buffer rings, no multishot recv): one plain `recv` per chunk. -/
+  plain : Bool := false
+  /-- Resolved when a chunk or the end arrives, for the reader parked waiting. -/
+  waiter : Option (Promise Unit) := none
+  /-- How many times the recv was armed: once, plus once after each time the buffers ran out
+  or the limit paused it. -/
+  arms : Nat := 0
+
+/-- A socket's incoming bytes, received by one multishot recv that stays armed across reads
+(`Ring.recvMultishot`: a completion per chunk, no submission per read), in the chunks the
+kernel delivered them in.  What it holds is bounded: once `limit` bytes wait unread, the recv
+is cancelled, so that TCP's flow control stops the peer, and it is armed again when the reader
+has taken half of them (the cancel takes effect at the scheduler's next wait, which may still
+bring the chunks the kernel received meanwhile: at most the thread's group, 4 MiB).  The recv belongs to the context the receiver was made in, not to a
+reader: a reader that is cancelled (a lost `Fiber.first`, say) leaves the bytes for the next.
+Where the kernel has no multishot recv, each read is one plain `recv`, with the same bytes.
+One fiber reads a receiver at a time, and nothing else receives from its socket. -/
+structure Receiver where
+  sock : Socket
+  limit : Nat
+  cancel : Fiber.Cancel
+  state : IO.Ref Receiver.State
+
+/-- The size of the buffer a plain `recv` gets: a multishot recv's chunks are at most this. -/
+def Receiver.chunkSize : Nat := 16384
+
+/-- A receiver of `s`'s bytes, its recv ended when this fiber's context is cancelled or `s` is
+closed; nothing is armed before the first read.  `multishot := false`: plain `recv`s. -/
+def Socket.receiver (s : Socket) (limit : Nat := 262144) (multishot := true) : Fiber Receiver :=
+  fun ctx k => do
+    let st ← IO.mkRef { plain := !multishot }
+    k (Except.ok { sock := s, limit := limit, cancel := ctx.cancel, state := st })
+
+namespace Receiver
+
+/-- Wake the reader parked in `recv`, if one is. -/
+private def wake (rx : Receiver) (ctx : Fiber.Ctx) : IO Unit := do
+  let st ← rx.state.get
+  if let some p := st.waiter then
+    rx.state.set { st with waiter := none }
+    discard <| p.tryResolve () ctx fun _ => pure ()
+
+/-- Queue a chunk.  At the limit, the recv in flight (`tag`, if it is still in flight) is
+cancelled. -/
+private def push (rx : Receiver) (ctx : Fiber.Ctx) (chunk : ByteArray) (tag : UInt64) :
+    IO Unit := do
+  let st ← rx.state.get
+  let queued := st.queued + chunk.size
+  let pause := queued ≥ rx.limit && !st.paused
+  rx.state.set { st with chunks := st.chunks.push chunk, queued := queued, paused := st.paused || pause }
+  if pause && tag != 0 then ctx.sched.ring.cancel tag 0
+
+private def setIdle (rx : Receiver) (plain := false) : IO Unit :=
+  rx.state.modify fun st => { st with armed := false, paused := false, plain := st.plain || plain }
+
+private def finish (rx : Receiver) (r : Except IO.Error Unit) : IO Unit :=
+  rx.state.modify fun st => { st with armed := false, ended := some r }
+
+/-- The multishot recv's end: a last chunk, the end of the stream, an error, or the cancel of
+a pause; `rearm` when it only ran out of buffers (or of room in the completion queue). -/
+private def ended (rx : Receiver) (ctx : Fiber.Ctx) (rearm : IO Unit) :
+    Except IO.Error Ring.Cqe → IO Unit
+  | Except.error e => do
+    if e.isCancelled || (← rx.sock.fd.isClosed) then rx.finish (Except.error e)
+    else rx.setIdle (plain := true)   -- refused to arm: no buffer rings here
+  | Except.ok c => do
+    let (res, chunk) := c.take
+    if res > 0 then rx.push ctx chunk 0
+    let st ← rx.state.get
+    if res > 0 || res == -105 then
+      if st.paused then rx.setIdle else rearm
+    else if res == -125 then
+      if ← rx.sock.fd.isClosed then rx.finish (Except.error rx.sock.fd.closedError)
+      else match ← rx.cancel.cancelled? with
+        | some e => rx.finish (Except.error (Fiber.Sched.cancelledBy e))
+        | none => rx.setIdle
+    else if res == -22 && st.chunks.isEmpty then rx.setIdle (plain := true)
+    else if res == 0 then rx.finish (Except.ok ())
+    else rx.finish (Except.error (Ring.errorOf res rx.sock.fd.name))
+
+/-- Arm the multishot recv in the receiver's context: it runs on by itself, each chunk queued
+as it comes, the reader woken by every chunk and by the end. -/
+private partial def arm (rx : Receiver) (ctx : Fiber.Ctx) : IO Unit := do
+  let ctx := { ctx with cancel := rx.cancel }
+  rx.state.modify fun st => { st with armed := true, arms := st.arms + 1 }
+  let fd := rx.sock.fd
+  let more (c : Ring.Cqe) : Fiber Unit := fun ctx k => do
+    let (res, chunk) := c.take
+    if res > 0 then rx.push ctx chunk c.userData
+    rx.wake ctx
+    k (Except.ok ())
+  fd.use (submitMany (fun r u => r.recvMultishot fd.fd 0 u) more) ctx fun r => do
+    rx.ended ctx (rx.arm ctx) r
+    rx.wake ctx
+
+/-- Take the next chunk, if one is queued. -/
+private def take? (rx : Receiver) : IO (Option ByteArray) := do
+  let st ← rx.state.get
+  if h : st.head < st.chunks.size then
+    let chunk := st.chunks.get ⟨st.head, h⟩
+    let rest := st.chunks.set ⟨st.head, h⟩ ByteArray.empty
+    let (chunks, head) :=
+      if st.head + 1 == rest.size then (#[], 0)
+      else if st.head ≥ 64 && 2 * st.head ≥ rest.size then (rest.extract (st.head + 1) rest.size, 0)
+      else (rest, st.head + 1)
+    rx.state.set { st with chunks := chunks, head := head, queued := st.queued - chunk.size }
+    pure (some chunk)
+  else pure none
+
+/-- The reader's promise: the one a chunk or the end will resolve. -/
+private def waiter (rx : Receiver) : IO (Promise Unit) := do
+  match (← rx.state.get).waiter with
+  | some p => pure p
+  | none =>
+    let p : Promise Unit := { state := ← IO.mkRef (Sum.inl #[]) }
+    rx.state.modify fun st => { st with waiter := some p }
+    pure p
+
+/-- The next bytes received, as one chunk: empty once the peer has shut down its side.  An
+error of the connection is raised after the bytes that came before it. -/
+partial def recv (rx : Receiver) : Fiber ByteArray := fun ctx k => do
+  if let some chunk ← rx.take? then
+    let st ← rx.state.get
+    if !st.armed && !st.plain && st.ended.isNone && 2 * st.queued < rx.limit then rx.arm ctx
+    k (Except.ok chunk)
+    return
+  let st ← rx.state.get
+  match st.ended with
+  | some (Except.ok ()) => k (Except.ok ByteArray.empty)
+  | some (Except.error e) => k (Except.error e)
+  | none =>
+    if st.plain then
+      (do let (_, b) ← rx.sock.recv (ByteArray.mkEmpty chunkSize); pure b : Fiber _) ctx k
+    else if !st.armed then
+      rx.arm ctx
+      rx.recv ctx k   -- look again: a refused arm has switched to plain recvs
+    else
+      (← rx.waiter).await ctx fun r => match r with
+        | Except.ok () => rx.recv ctx k
+        | Except.error e => k (Except.error e)
+
+end Receiver
+
 /-- Stop listening (`Fd.close`: a fiber parked in `accept` gets `closedError`). -/
 def Listener.close (l : Listener) : Fiber Unit := l.fd.close
 

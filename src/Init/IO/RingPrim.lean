@@ -148,6 +148,17 @@ constant connectTo (r : @& Ring) (fd : @& Int) (family : UInt8) (addr : @& ByteA
 constant recv (r : @& Ring) (fd : @& Int) (buffer : ByteArray) (flags : UInt32)
   (userData : UInt64) : IO Unit
 
+/-- Queue a multishot recv on `fd` (Linux 6.0): one submission, a completion per chunk
+received, each but the last with `IORING_CQE_F_MORE` (`cqeFMore`) and holding the chunk as a
+new buffer (`Held.buffer`).  The kernel picks each chunk's memory from a group of buffers the
+thread keeps (`IORING_REGISTER_PBUF_RING`, 256 of 16 KiB, made at the first call); the bytes
+are copied out and the memory given back at each completion.  It ends at end of stream (`0`),
+on an error, with `-ENOBUFS` (`-105`) when the group ran dry (arm it again), or with `-EINVAL`
+at once on a kernel without multishot recv.  Fails with an `IO.Error`, queueing nothing, on a
+kernel without buffer rings (before 5.19). -/
+@[extern "lean_io_ring_recv_multishot"]
+constant recvMultishot (r : @& Ring) (fd : @& Int) (flags : UInt32) (userData : UInt64) : IO Unit
+
 /-- Queue a `send` of all of `buffer`. -/
 @[extern "lean_io_ring_send"]
 constant send (r : @& Ring) (fd : @& Int) (buffer : ByteArray) (flags : UInt32)

@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "driver.h"
 #include "ops.h"
+#include "pbuf.h"
 #include "slots.h"
 
 #include <lean/io.h>
@@ -40,6 +41,7 @@ enum kind : uint32_t {
 	KIND_GIVE,       /* owner 0: a ByteArray the kernel read */
 	KIND_PATH,       /* owner 0 (and 1, if set): path Strings, of no use afterwards */
 	KIND_STATX,      /* owner 0: the path; owner 1: a ByteArray holding the struct statx */
+	KIND_PICKED,     /* no owner: the kernel picked a buffer of the thread's group */
 };
 
 /* One SQE moves at most 1 GiB, as in ops.h. */
@@ -201,6 +203,47 @@ lean_object *mk_stat(const struct statx *st)
 	return s;
 }
 
+/*
+ * The buffer group of this thread's multishot recvs (pbuf.h): made at the first, on the
+ * thread's table, and kept until the thread ends.  Each completion's bytes are copied into a
+ * ByteArray of their own and the buffer is recycled at once, so no connection holds a buffer
+ * for longer than one delivery and one slow reader cannot starve the others of buffers.
+ */
+const uint16_t group_id = 0x8000;
+const unsigned group_entries = 256, group_size = 16384;
+thread_local lu_pbuf *t_group = nullptr;
+thread_local uint64_t t_group_table = 0;
+
+/* The group, for table `t`; a group of an earlier table of the thread goes first. */
+int group_for(lu_slots *t, lu_pbuf **out)
+{
+	if (t_group && t_group_table != lu_slots_serial(t)) {
+		lu_pbuf_free(t_group);
+		t_group = nullptr;
+	}
+	if (!t_group) {
+		int e = lu_pbuf_new(t, group_id, group_entries, group_size, &t_group);
+		if (e < 0)
+			return e;
+		t_group_table = lu_slots_serial(t);
+	}
+	*out = t_group;
+	return 0;
+}
+
+/* The bytes of the buffer the kernel picked, as a fresh ByteArray; the buffer goes back. */
+lean_object *picked(const lu_slot_cqe *c)
+{
+	if (!(c->flags & IORING_CQE_F_BUFFER) || !t_group)
+		return lean_box(0);
+	unsigned bid = lu_pbuf_id(c->flags);
+	size_t n = c->res > 0 ? static_cast<size_t>(c->res) : 0;
+	lean_object *a = lean_alloc_sarray(1, n, n);
+	memcpy(lean_sarray_cptr(a), lu_pbuf_buf(t_group, bid), n);
+	lu_pbuf_recycle(t_group, bid);
+	return held(1, a);
+}
+
 lean_object *held_of(const lu_slot_cqe *c)
 {
 	lean_object *a = static_cast<lean_object *>(c->owner[0]);
@@ -221,6 +264,8 @@ lean_object *held_of(const lu_slot_cqe *c)
 		lean_dec(b);
 		return h;
 	}
+	case KIND_PICKED:
+		return picked(c);
 	case KIND_PATH:
 		lean_dec(a);
 		if (b)
@@ -384,6 +429,26 @@ extern "C" lean_obj_res lean_io_ring_recv(b_lean_obj_arg r, b_lean_obj_arg fd, l
 					  uint32_t flags, uint64_t ud, lean_obj_arg)
 {
 	return fill_op(r, IORING_OP_RECV, fd_of(fd), buf, 0, flags, ud);
+}
+
+/*
+ * One submission, a CQE per chunk received (IORING_CQE_F_MORE on all but the last), each
+ * chunk's bytes taken from the thread's buffer group.
+ */
+extern "C" lean_obj_res lean_io_ring_recv_multishot(b_lean_obj_arg r, b_lean_obj_arg fd,
+						    uint32_t flags, uint64_t ud, lean_obj_arg)
+{
+	lean_obj_res err;
+	lu_slots *t = table_of(r, &err);
+	if (!t)
+		return err;
+	lu_pbuf *g;
+	int e = group_for(t, &g);
+	if (e < 0)
+		return io_error(e);
+	return submit(r, ud, KIND_PICKED, 0, nullptr, nullptr, [&](lu_slot_scratch *) {
+		return lu_sqe_recv_multishot(fd_of(fd), lu_pbuf_group(g), static_cast<int>(flags));
+	});
 }
 
 extern "C" lean_obj_res lean_io_ring_send(b_lean_obj_arg r, b_lean_obj_arg fd, lean_obj_arg buf,
