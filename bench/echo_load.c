@@ -10,9 +10,10 @@
  * does for HTTP.  Every connection is opened before any thread starts sending, so a server
  * that serves one connection at a time makes the others wait, as its clients would.
  * Prints one line:
- *     requests/s p50_us p99_us max_us
- * over all round trips of all connections (latency = send to last byte back; the worst one
- * shows how long a connection waited for its first echo).  Exits non-zero on any error or
+ *     requests/s p50_us p99_us max_us max_first_us max_later_us
+ * over all round trips of all connections (latency = send to last byte back), then the worst
+ * of the connections' first round trips (which include the server's accept) and the worst of
+ * the others.  Exits non-zero on any error or
  * mismatch; a server that answers nothing for 60 s counts as an error.  The fd limit is raised
  * to its hard limit, so that hundreds of connections fit under a default soft limit.
  *
@@ -267,10 +268,18 @@ int main(int argc, char **argv)
 		fprintf(stderr, "echo_load: no round trip completed\n");
 		return 1;
 	}
-	for (size_t i = 0, k = 0; i < conns; k += cs[i].rounds, i++)
+	uint64_t worst_first = 0, worst_later = 0;
+	for (size_t i = 0, k = 0; i < conns; k += cs[i].rounds, i++) {
 		memcpy(lat + k, cs[i].lat_ns, cs[i].rounds * sizeof *lat);
+		for (size_t r = 0; r < cs[i].rounds; r++) {
+			uint64_t *worst = r == 0 ? &worst_first : &worst_later;
+			if (cs[i].lat_ns[r] > *worst)
+				*worst = cs[i].lat_ns[r];
+		}
+	}
 	qsort(lat, total, sizeof *lat, cmp_u64);
-	printf("%.0f %.1f %.1f %.1f\n", (double)total / secs, (double)lat[total / 2] / 1e3,
-	       (double)lat[total * 99 / 100] / 1e3, (double)lat[total - 1] / 1e3);
+	printf("%.0f %.1f %.1f %.1f %.1f %.1f\n", (double)total / secs, (double)lat[total / 2] / 1e3,
+	       (double)lat[total * 99 / 100] / 1e3, (double)lat[total - 1] / 1e3,
+	       (double)worst_first / 1e3, (double)worst_later / 1e3);
 	return 0;
 }

@@ -407,8 +407,8 @@ structure Receiver.State where
   ended : Option (Except IO.Error Unit) := none
   /-- The kernel cannot (no buffer rings, no multishot recv): one plain `recv` per chunk. -/
   plain : Bool := false
-  /-- Resolved when a chunk or the end arrives, for the reader parked waiting. -/
-  waiter : Option (Promise Unit) := none
+  /-- The tag of the reader parked waiting for a chunk or the end (`Sched.park`). -/
+  reader : Option UInt64 := none
   /-- How many times the recv was armed: once, plus once after each time the buffers ran out
   or the limit paused it. -/
   arms : Nat := 0
@@ -440,21 +440,22 @@ def Socket.receiver (s : Socket) (limit : Nat := 262144) (multishot := true) : F
 
 namespace Receiver
 
+/- The state is updated through `modify`/`modifyGet` only, which take it out of its reference
+first: updated in place, never copied (a `get` then `set` would copy it on every chunk). -/
+
 /-- Wake the reader parked in `recv`, if one is. -/
 private def wake (rx : Receiver) (ctx : Fiber.Ctx) : IO Unit := do
-  let st ← rx.state.get
-  if let some p := st.waiter then
-    rx.state.set { st with waiter := none }
-    discard <| p.tryResolve () ctx fun _ => pure ()
+  if let some tag ← rx.state.modifyGet fun st => (st.reader, { st with reader := none }) then
+    if let some w ← ctx.sched.unpark tag then ctx.sched.enqueue (w.resume Fiber.ready)
 
 /-- Queue a chunk.  At the limit, the recv in flight (`tag`, if it is still in flight) is
 cancelled. -/
 private def push (rx : Receiver) (ctx : Fiber.Ctx) (chunk : ByteArray) (tag : UInt64) :
     IO Unit := do
-  let st ← rx.state.get
-  let queued := st.queued + chunk.size
-  let pause := queued ≥ rx.limit && !st.paused
-  rx.state.set { st with chunks := st.chunks.push chunk, queued := queued, paused := st.paused || pause }
+  let pause ← rx.state.modifyGet fun st =>
+    let queued := st.queued + chunk.size
+    let pause := queued ≥ rx.limit && !st.paused
+    (pause, { st with chunks := st.chunks.push chunk, queued := queued, paused := st.paused || pause })
   if pause && tag != 0 then ctx.sched.ring.cancel tag 0
 
 private def setIdle (rx : Receiver) (plain := false) : IO Unit :=
@@ -500,51 +501,48 @@ private partial def arm (rx : Receiver) (ctx : Fiber.Ctx) : IO Unit := do
     rx.ended ctx (rx.arm ctx) r
     rx.wake ctx
 
-/-- Take the next chunk, if one is queued. -/
-private def take? (rx : Receiver) : IO (Option ByteArray) := do
-  let st ← rx.state.get
-  if h : st.head < st.chunks.size then
-    let chunk := st.chunks.get ⟨st.head, h⟩
-    let rest := st.chunks.set ⟨st.head, h⟩ ByteArray.empty
-    let (chunks, head) :=
-      if st.head + 1 == rest.size then (#[], 0)
-      else if st.head ≥ 64 && 2 * st.head ≥ rest.size then (rest.extract (st.head + 1) rest.size, 0)
-      else (rest, st.head + 1)
-    rx.state.set { st with chunks := chunks, head := head, queued := st.queued - chunk.size }
-    pure (some chunk)
-  else pure none
-
-/-- The reader's promise: the one a chunk or the end will resolve. -/
-private def waiter (rx : Receiver) : IO (Promise Unit) := do
-  match (← rx.state.get).waiter with
-  | some p => pure p
-  | none =>
-    let p : Promise Unit := { state := ← IO.mkRef (Sum.inl #[]) }
-    rx.state.modify fun st => { st with waiter := some p }
-    pure p
+/-- Take the next chunk, if one is queued, and whether the recv should be armed again (it is
+idle, and half the limit is free). -/
+private def take? (rx : Receiver) : IO (Option ByteArray × Bool) :=
+  rx.state.modifyGet fun st =>
+    if h : st.head < st.chunks.size then
+      let chunk := st.chunks.get ⟨st.head, h⟩
+      let rest := st.chunks.set ⟨st.head, h⟩ ByteArray.empty
+      let (chunks, head) :=
+        if st.head + 1 == rest.size then (#[], 0)
+        else if st.head ≥ 64 && 2 * st.head ≥ rest.size then (rest.extract (st.head + 1) rest.size, 0)
+        else (rest, st.head + 1)
+      let queued := st.queued - chunk.size
+      let rearm := !st.armed && !st.plain && st.ended.isNone && 2 * queued < rx.limit
+      ((some chunk, rearm), { st with chunks := chunks, head := head, queued := queued })
+    else ((none, false), st)
 
 /-- The next bytes received, as one chunk: empty once the peer has shut down its side.  An
 error of the connection is raised after the bytes that came before it. -/
 partial def recv (rx : Receiver) : Fiber ByteArray := fun ctx k => do
-  if let some chunk ← rx.take? then
-    let st ← rx.state.get
-    if !st.armed && !st.plain && st.ended.isNone && 2 * st.queued < rx.limit then rx.arm ctx
+  let (chunk?, rearm) ← rx.take?
+  if let some chunk := chunk? then
+    if rearm then rx.arm ctx
     k (Except.ok chunk)
     return
-  let st ← rx.state.get
-  match st.ended with
+  let (ended, plain, armed) ← rx.state.modifyGet fun st => ((st.ended, st.plain, st.armed), st)
+  match ended with
   | some (Except.ok ()) => k (Except.ok ByteArray.empty)
   | some (Except.error e) => k (Except.error e)
   | none =>
-    if st.plain then
+    if plain then
       (do let (_, b) ← rx.sock.recv (ByteArray.mkEmpty chunkSize); pure b : Fiber _) ctx k
-    else if !st.armed then
+    else if !armed then
       rx.arm ctx
       rx.recv ctx k   -- look again: a refused arm has switched to plain recvs
+    else if let some e ← ctx.cancel.cancelled? then
+      k (Except.error (Fiber.Sched.cancelledBy e))
     else
-      (← rx.waiter).await ctx fun r => match r with
-        | Except.ok () => rx.recv ctx k
-        | Except.error e => k (Except.error e)
+      let tag ← ctx.sched.park { cancel := ctx.cancel, onRing := false, resume := fun r =>
+        match r with
+        | Except.ok _ => rx.recv ctx k
+        | Except.error e => k (Except.error e) }
+      rx.state.modify fun st => { st with reader := some tag }
 
 end Receiver
 
