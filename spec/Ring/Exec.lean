@@ -43,7 +43,7 @@ def reapCq (s : St) (c : Cqe) (id : Nat) : Option St :=
 def post (s : St) (c : Cqe) : St :=
   { s with cqes := upd s.cqes (slot s.cqCap s.cqeTail) (some c),
            postAt := upd s.postAt s.cqeTail c, cqeTail := s.cqeTail + 1,
-           inflight := s.inflight.erase c.userData, produced := s.produced ++ [c] }
+           inflight := retire s.inflight c, produced := s.produced ++ [c] }
 
 def flush (s : St) (c : Cqe) (cs : List Cqe) : St :=
   { s with cqes := upd s.cqes (slot s.cqCap s.cqeTail) (some c),
@@ -51,7 +51,7 @@ def flush (s : St) (c : Cqe) (cs : List Cqe) : St :=
 
 def overflowCq (s : St) (c : Cqe) : St :=
   { s with overflow := s.overflow ++ [c],
-           inflight := s.inflight.erase c.userData, produced := s.produced ++ [c] }
+           inflight := retire s.inflight c, produced := s.produced ++ [c] }
 
 def postIfRoom (s : St) (c : Cqe) : List Cqe → Option St
   | [] => if s.cqeTail < s.cqHeadSeen + s.cqCap then some (post s c) else none

@@ -1,7 +1,8 @@
 /-
 Ring.Flow: requests flow from consumption to completion without being duplicated: for every
-user_data, the times it was consumed equal the times it was completed plus the times it is still
-in flight.  (2021 core has no `List.Perm`/`List.count`; `cnt` is a multiset count.)
+user_data, the times it was consumed equal the times it was completed (by a final CQE: one without
+F_MORE) plus the times it is still in flight, however many F_MORE CQEs a multishot request posted
+before its final one.  (2021 core has no `List.Perm`/`List.count`; `cnt` is a multiset count.)
 -/
 import Ring.L2
 
@@ -40,6 +41,36 @@ theorem cqIds_append : ∀ (a b : List Cqe), cqIds (a ++ b) = cqIds a ++ cqIds b
   | c :: cs, b => by
     rw [List.cons_append, cqIds_cons, cqIds_cons, cqIds_append cs b, List.cons_append]
 
+/-- The final CQEs of a history: those without F_MORE, each the end of its request. -/
+def finals : List Cqe → List Cqe
+  | [] => []
+  | c :: cs => if c.more = true then finals cs else c :: finals cs
+
+theorem finals_cons_more (c : Cqe) (cs : List Cqe) (h : c.more = true) :
+    finals (c :: cs) = finals cs := by
+  show (if c.more = true then finals cs else c :: finals cs) = finals cs
+  rw [h, ifPos rfl]
+
+theorem finals_cons_final (c : Cqe) (cs : List Cqe) (h : c.more = false) :
+    finals (c :: cs) = c :: finals cs := by
+  show (if c.more = true then finals cs else c :: finals cs) = c :: finals cs
+  rw [h, ifNeg (fun e : false = true => Bool.noConfusion e)]
+
+theorem finals_append : ∀ (a b : List Cqe), finals (a ++ b) = finals a ++ finals b
+  | [], b => rfl
+  | c :: cs, b => by
+    rw [List.cons_append]
+    cases h : c.more with
+    | true => rw [finals_cons_more c _ h, finals_cons_more c _ h, finals_append cs b]
+    | false =>
+      rw [finals_cons_final c _ h, finals_cons_final c _ h, finals_append cs b, List.cons_append]
+
+theorem finals_more (c : Cqe) (h : c.more = true) : finals [c] = [] :=
+  finals_cons_more c [] h
+
+theorem finals_final (c : Cqe) (h : c.more = false) : finals [c] = [c] :=
+  finals_cons_final c [] h
+
 theorem cnt_single (x y : Nat) : cnt x [y] = if y = x then 1 else 0 := rfl
 
 theorem beq_eq {a b : Nat} (h : (a == b) = true) : a = b := ofDecideEqTrue h
@@ -70,23 +101,34 @@ theorem cnt_erase (x : Nat) : ∀ (l : List Nat), l.elem x = true →
 
 /-- Conservation of requests between the two rings. -/
 def Flow (s : St) : Prop :=
-  ∀ x, cnt x (sqIds s.consumed) = cnt x (cqIds s.produced) + cnt x s.inflight
+  ∀ x, cnt x (sqIds s.consumed) = cnt x (cqIds (finals s.produced)) + cnt x s.inflight
 
 theorem flow_init (cap cqCap : Nat) : Flow (init cap cqCap) := fun _ => rfl
 
 theorem flow_complete {s : St} (h : Flow s) (c : Cqe) (hin : s.inflight.elem c.userData = true) :
-    ∀ x, cnt x (sqIds s.consumed) = cnt x (cqIds (s.produced ++ [c])) + cnt x (s.inflight.erase c.userData) := by
+    ∀ x, cnt x (sqIds s.consumed) = cnt x (cqIds (finals (s.produced ++ [c]))) + cnt x (retire s.inflight c) := by
   intro x
-  rw [h x, cqIds_append, cnt_append, cnt_erase c.userData s.inflight hin x]
-  show cnt x (cqIds s.produced) + (cnt x (s.inflight.erase c.userData) + (if c.userData = x then 1 else 0))
-    = (cnt x (cqIds s.produced) + ((if c.userData = x then 1 else 0) + 0)) + cnt x (s.inflight.erase c.userData)
-  rw [Nat.add_zero, Nat.add_assoc, Nat.add_comm (cnt x (s.inflight.erase c.userData))]
+  rw [finals_append]
+  cases hm : c.more with
+  | true =>
+    have hr : retire s.inflight c = s.inflight := by
+      show (if c.more = true then s.inflight else s.inflight.erase c.userData) = s.inflight
+      rw [hm, ifPos rfl]
+    rw [finals_more c hm, List.append_nil, hr]; exact h x
+  | false =>
+    have hr : retire s.inflight c = s.inflight.erase c.userData := by
+      show (if c.more = true then s.inflight else s.inflight.erase c.userData) = _
+      rw [hm, ifNeg (fun e : false = true => Bool.noConfusion e)]
+    rw [finals_final c hm, hr, h x, cqIds_append, cnt_append, cnt_erase c.userData s.inflight hin x]
+    show cnt x (cqIds (finals s.produced)) + (cnt x (s.inflight.erase c.userData) + (if c.userData = x then 1 else 0))
+      = (cnt x (cqIds (finals s.produced)) + ((if c.userData = x then 1 else 0) + 0)) + cnt x (s.inflight.erase c.userData)
+    rw [Nat.add_zero, Nat.add_assoc, Nat.add_comm (cnt x (s.inflight.erase c.userData))]
 
 theorem flow_step {s s' : St} (h : Flow s) (st : Step s s') : Flow s' := by
   cases st with
   | kGetSqe s e _ _ =>
     intro x
-    show cnt x (sqIds (s.consumed ++ [e])) = cnt x (cqIds s.produced) + cnt x (s.inflight ++ [e.userData])
+    show cnt x (sqIds (s.consumed ++ [e])) = cnt x (cqIds (finals s.produced)) + cnt x (s.inflight ++ [e.userData])
     rw [sqIds_append, cnt_append, cnt_append, h x, Nat.add_assoc]; rfl
   | kPost s c hin _ _ => exact flow_complete h c hin
   | kOverflow s c hin _ => exact flow_complete h c hin
@@ -108,9 +150,16 @@ theorem reach_flow {s : St} (r : Reach s) : Flow s := by
   | step _ st ih => exact flow_step ih st
 
 /-- No request completes more often than it was consumed: a user_data consumed once (the
-runtime's case: user_data is unique per request) completes at most once. -/
+runtime's case: user_data is unique per request) has at most one final CQE, whatever number
+of F_MORE CQEs came before it. -/
 theorem completions_le_consumed {s : St} (r : Reach s) (x : Nat) :
-    cnt x (cqIds s.produced) ≤ cnt x (sqIds s.consumed) := by
+    cnt x (cqIds (finals s.produced)) ≤ cnt x (sqIds s.consumed) := by
   rw [reach_flow r x]; exact Nat.leAddRight _ _
+
+/-- A CQE with F_MORE keeps its request in flight, so its later CQEs and its final one are
+still allowed (`kPost` and `kOverflow` require the request in flight). -/
+theorem more_keeps_in_flight (l : List Nat) (c : Cqe) (h : c.more = true) : retire l c = l := by
+  show (if c.more = true then l else l.erase c.userData) = l
+  rw [h, ifPos rfl]
 
 end Ring

@@ -29,6 +29,15 @@ structure Cqe where
   flags : Nat
   deriving Inhabited
 
+/-- `IORING_CQE_F_MORE` (bit 1 of the flags): the request posts more CQEs and stays in flight (a
+multishot accept or recv, the first CQE of a zero-copy send).  A CQE without it is the request's
+final one.  (Division, not `&&&`: `Nat.land` is a `partial def` in this core.) -/
+def Cqe.more (c : Cqe) : Bool := c.flags / 2 % 2 == 1
+
+/-- The requests in flight after `c` is posted: its request leaves with its final CQE only. -/
+def retire (inflight : List Nat) (c : Cqe) : List Nat :=
+  if c.more = true then inflight else inflight.erase c.userData
+
 def IsPow2 (n : Nat) : Prop := ∃ k, n = 2 ^ k
 
 def slot (cap i : Nat) : Nat := i % cap

@@ -96,17 +96,18 @@ inductive Step : St → St → Prop
   | kLoadCqHead (s : St) (h : Nat) : s.cqHeadSeen ≤ h → h ≤ s.cqHead →
       Step s { s with cqHeadSeen := h }
   -- io_get_cqe + fill: complete an in-flight request into a free CQ slot; never while
-  -- overflowed CQEs wait, which is what keeps the CQ in order.
+  -- overflowed CQEs wait, which is what keeps the CQ in order.  A CQE with F_MORE (multishot)
+  -- leaves its request in flight: one SQE, any number of CQEs, one final.
   | kPost (s : St) (c : Cqe) : s.inflight.elem c.userData = true → s.overflow = [] →
       s.cqeTail < s.cqHeadSeen + s.cqCap →
       Step s { s with cqes := upd s.cqes (slot s.cqCap s.cqeTail) (some c),
                       postAt := upd s.postAt s.cqeTail c, cqeTail := s.cqeTail + 1,
-                      inflight := s.inflight.erase c.userData, produced := s.produced ++ [c] }
+                      inflight := retire s.inflight c, produced := s.produced ++ [c] }
   -- io_cqring_add_overflow: CQ full (as far as the kernel knows) or overflow pending.
   | kOverflow (s : St) (c : Cqe) : s.inflight.elem c.userData = true →
       (s.overflow ≠ [] ∨ s.cqHeadSeen + s.cqCap ≤ s.cqeTail) →
       Step s { s with overflow := s.overflow ++ [c],
-                      inflight := s.inflight.erase c.userData, produced := s.produced ++ [c] }
+                      inflight := retire s.inflight c, produced := s.produced ++ [c] }
   -- __io_cqring_overflow_flush: move the oldest overflowed CQE into the CQ.
   | kFlush (s : St) (c : Cqe) (cs : List Cqe) : s.overflow = c :: cs →
       s.cqeTail < s.cqHeadSeen + s.cqCap →
