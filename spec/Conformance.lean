@@ -53,6 +53,17 @@ def with2 (a b : Option Nat) (f : Nat → Nat → Action) : Option Action :=
   | some x, some y => some (f x y)
   | _, _ => none
 
+/-- A posted CQE: index, user_data, result and flags (0 when the trace leaves them out). -/
+def parsePost (hd : Header) (s : St) (j id res flags : String) : Option Action :=
+  match parseInt res, flags.toNat? with
+  | some r, some f => with2 (idx hd s.cqeTail j) id.toNat? fun j id => Action.kPost j id r f
+  | _, _ => none
+
+def parseOverflow (id res flags : String) : Option Action :=
+  match parseInt res, flags.toNat? with
+  | some r, some f => with1 id.toNat? fun id => Action.kOverflow id r f
+  | _, _ => none
+
 def parseAction (hd : Header) (s : St) (line : String) : Option Action :=
   match words line with
   | ["uGetSqe", i, id] => with2 (idx hd s.sqeTail i) id.toNat? Action.uGetSqe
@@ -62,14 +73,10 @@ def parseAction (hd : Header) (s : St) (line : String) : Option Action :=
   | ["kGetSqe", i, id] => with2 (idx hd s.kHead i) id.toNat? Action.kGetSqe
   | ["kCommitSq", h] => with1 (idx hd s.kHead h) Action.kCommitSq
   | ["kLoadCqHead", h] => with1 (idx hd s.cqHeadSeen h) Action.kLoadCqHead
-  | ["kPost", j, id, res] =>
-    match parseInt res with
-    | some r => with2 (idx hd s.cqeTail j) id.toNat? fun j id => Action.kPost j id r
-    | none => none
-  | ["kOverflow", id, res] =>
-    match parseInt res with
-    | some r => with1 id.toNat? fun id => Action.kOverflow id r
-    | none => none
+  | ["kPost", j, id, res] => parsePost hd s j id res "0"
+  | ["kPost", j, id, res, flags] => parsePost hd s j id res flags
+  | ["kOverflow", id, res] => parseOverflow id res "0"
+  | ["kOverflow", id, res, flags] => parseOverflow id res flags
   | ["kFlush", j] => with1 (idx hd s.cqeTail j) Action.kFlush
   | ["kCommitCq", t] => with1 (idx hd s.cqeTail t) Action.kCommitCq
   | ["uLoadCqTail", t] => with1 (idx hd s.uCqTailSeen t) Action.uLoadCqTail

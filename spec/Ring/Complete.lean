@@ -1,7 +1,7 @@
 /-
 Ring.Complete: the twin rejects nothing the model allows.  `step?` accepts every `Step` whose
-SQE/CQE a trace can describe (an SQE is known by its user_data only, a CQE by user_data and
-result, flags 0), with the action that step is traced as.  With `step?_sound` this makes the
+SQE/CQE a trace can describe (an SQE is known by its user_data only, a CQE by user_data,
+result and flags), with the action that step is traced as.  With `step?_sound` this makes the
 conformance checker a decision procedure for the model on such traces.
 -/
 import Ring.Exec
@@ -41,14 +41,14 @@ theorem complete_kLoadCqHead (s : St) (h : Nat) (h1 : s.cqHeadSeen ≤ h) (h2 : 
     step? s (Action.kLoadCqHead h) = some { s with cqHeadSeen := h } := by
   simp only [step?, ifPos (And.intro h1 h2)]; try rfl
 
-theorem complete_kPost (s : St) (id : Nat) (res : Int) (h1 : s.inflight.elem id = true)
+theorem complete_kPost (s : St) (id : Nat) (res : Int) (flags : Nat) (h1 : s.inflight.elem id = true)
     (h2 : s.overflow = []) (h3 : s.cqeTail < s.cqHeadSeen + s.cqCap) :
-    step? s (Action.kPost s.cqeTail id res) = some (post s (Cqe.ofResult id res)) := by
+    step? s (Action.kPost s.cqeTail id res flags) = some (post s (Cqe.ofResult id res flags)) := by
   simp only [step?, ifPos (And.intro rfl h1), h2, postIfRoom, ifPos h3]; try rfl
 
-theorem complete_kOverflow (s : St) (id : Nat) (res : Int) (h1 : s.inflight.elem id = true)
+theorem complete_kOverflow (s : St) (id : Nat) (res : Int) (flags : Nat) (h1 : s.inflight.elem id = true)
     (h2 : s.overflow ≠ [] ∨ s.cqHeadSeen + s.cqCap ≤ s.cqeTail) :
-    step? s (Action.kOverflow id res) = some (overflowCq s (Cqe.ofResult id res)) := by
+    step? s (Action.kOverflow id res flags) = some (overflowCq s (Cqe.ofResult id res flags)) := by
   cases ho : s.overflow with
   | nil =>
     have h3 : s.cqHeadSeen + s.cqCap ≤ s.cqeTail := by

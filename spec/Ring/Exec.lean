@@ -15,8 +15,8 @@ inductive Action
   | kGetSqe (i id : Nat)
   | kCommitSq (h : Nat)
   | kLoadCqHead (h : Nat)
-  | kPost (j id : Nat) (res : Int)
-  | kOverflow (id : Nat) (res : Int)
+  | kPost (j id : Nat) (res : Int) (flags : Nat)
+  | kOverflow (id : Nat) (res : Int) (flags : Nat)
   | kFlush (j : Nat)
   | kCommitCq (t : Nat)
   | uLoadCqTail (t : Nat)
@@ -27,7 +27,9 @@ inductive Action
 /-- The trace carries only user_data for an SQE; the other fields do not affect the protocol. -/
 def Sqe.ofUserData (id : Nat) : Sqe := ⟨Op.nop, 0, 0, 0, 0, id⟩
 
-def Cqe.ofResult (id : Nat) (res : Int) : Cqe := ⟨id, res, 0⟩
+/-- A CQE as a trace gives it: user_data, result and flags (`IORING_CQE_F_MORE` is the one the
+model reads). -/
+def Cqe.ofResult (id : Nat) (res : Int) (flags : Nat) : Cqe := ⟨id, res, flags⟩
 
 def consumeSq (s : St) (e : Sqe) (id : Nat) : Option St :=
   if e.userData = id then
@@ -85,12 +87,12 @@ def step? (s : St) : Action → Option St
   | Action.kCommitSq h => if h = s.kHead then some { s with sqHead := s.kHead } else none
   | Action.kLoadCqHead h =>
     if s.cqHeadSeen ≤ h ∧ h ≤ s.cqHead then some { s with cqHeadSeen := h } else none
-  | Action.kPost j id res =>
+  | Action.kPost j id res flags =>
     if j = s.cqeTail ∧ s.inflight.elem id = true then
-      postIfRoom s (Cqe.ofResult id res) s.overflow
+      postIfRoom s (Cqe.ofResult id res flags) s.overflow
     else none
-  | Action.kOverflow id res =>
-    if s.inflight.elem id = true then overflowIfDue s (Cqe.ofResult id res) s.overflow else none
+  | Action.kOverflow id res flags =>
+    if s.inflight.elem id = true then overflowIfDue s (Cqe.ofResult id res flags) s.overflow else none
   | Action.kFlush j => if j = s.cqeTail then flushIfRoom s s.overflow else none
   | Action.kCommitCq t => if t = s.cqeTail then some { s with cqTail := s.cqeTail } else none
   | Action.uLoadCqTail t =>
@@ -151,7 +153,7 @@ theorem step?_sound (s : St) : ∀ (a : Action) (s' : St), step? s a = some s' �
     · have hs' := hs; simp only [step?, ifPos c] at hs'
       rw [← some_inj hs']; exact Step.kLoadCqHead s h c.1 c.2
     · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.kPost j id res, s', hs => by
+  | Action.kPost j id res flags, s', hs => by
     byCases c : j = s.cqeTail ∧ s.inflight.elem id = true
     · have hs' := hs; simp only [step?, ifPos c] at hs'
       cases ho : s.overflow with
@@ -160,22 +162,22 @@ theorem step?_sound (s : St) : ∀ (a : Action) (s' : St), step? s a = some s' �
         rw [ho] at hs'
         byCases d : s.cqeTail < s.cqHeadSeen + s.cqCap
         · simp only [postIfRoom, ifPos d] at hs'
-          rw [← some_inj hs']; exact Step.kPost s (Cqe.ofResult id res) c.2 ho d
+          rw [← some_inj hs']; exact Step.kPost s (Cqe.ofResult id res flags) c.2 ho d
         · simp only [postIfRoom, ifNeg d] at hs'
     · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.kOverflow id res, s', hs => by
+  | Action.kOverflow id res flags, s', hs => by
     byCases c : s.inflight.elem id = true
     · have hs' := hs; simp only [step?, ifPos c] at hs'
       cases ho : s.overflow with
       | cons x xs =>
         rw [ho] at hs'; simp only [overflowIfDue] at hs'
         rw [← some_inj hs']
-        exact Step.kOverflow s (Cqe.ofResult id res) c (Or.inl (fun h => by rw [ho] at h; injection h))
+        exact Step.kOverflow s (Cqe.ofResult id res flags) c (Or.inl (fun h => by rw [ho] at h; injection h))
       | nil =>
         rw [ho] at hs'
         byCases d : s.cqHeadSeen + s.cqCap ≤ s.cqeTail
         · simp only [overflowIfDue, ifPos d] at hs'
-          rw [← some_inj hs']; exact Step.kOverflow s (Cqe.ofResult id res) c (Or.inr d)
+          rw [← some_inj hs']; exact Step.kOverflow s (Cqe.ofResult id res flags) c (Or.inr d)
         · simp only [overflowIfDue, ifNeg d] at hs'
     · have hs' := hs; simp only [step?, ifNeg c] at hs'
   | Action.kFlush j, s', hs => by
@@ -303,7 +305,7 @@ theorem strip_step? (s : St) (a : Action) :
         · simp only [step?, strip, Option.map, ifPos c, he, reapCq, ifPos d]; try rfl
         · simp only [step?, strip, Option.map, ifPos c, he, reapCq, ifNeg d]; try rfl
     · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | kPost j id res =>
+  | kPost j id res flags =>
     byCases c : j = s.cqeTail ∧ s.inflight.elem id = true
     · cases ho : s.overflow with
       | cons x xs => simp only [step?, strip, Option.map, ifPos c, ho, postIfRoom]; try rfl
@@ -312,7 +314,7 @@ theorem strip_step? (s : St) (a : Action) :
         · simp only [step?, strip, Option.map, ifPos c, ho, postIfRoom, ifPos d, post]; try rfl
         · simp only [step?, strip, Option.map, ifPos c, ho, postIfRoom, ifNeg d]; try rfl
     · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | kOverflow id res =>
+  | kOverflow id res flags =>
     byCases c : s.inflight.elem id = true
     · cases ho : s.overflow with
       | cons x xs => simp only [step?, strip, Option.map, ifPos c, ho, overflowIfDue, overflowCq]; try rfl
