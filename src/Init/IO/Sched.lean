@@ -131,6 +131,10 @@ resumed by the run loop: then it bounces through the run queue. -/
 def tagOf (gen : UInt32) (i : Nat) : UInt64 :=
   gen.toUInt64 <<< 32 ||| i.toUInt64
 
+/-- The slot a tag names, and the generation it names it in (`tagOf`'s inverse). -/
+def slotOf (tag : UInt64) : Nat := (tag &&& (0xFFFFFFFF : UInt64)).toNat
+def genOf (tag : UInt64) : UInt32 := (tag >>> (32 : UInt64)).toUInt32
+
 /-- Park a fiber: its waiter gets a slot, and the tag returned names it. -/
 def park (s : Sched) (w : Waiter) : IO UInt64 :=
   s.table.modifyGet fun t =>
@@ -146,8 +150,8 @@ def park (s : Sched) (w : Waiter) : IO UInt64 :=
 /-- Take the waiter `tag` names out of the table, if it is still there. -/
 def unpark (s : Sched) (tag : UInt64) : IO (Option Waiter) :=
   s.table.modifyGet fun t =>
-    let i := (tag &&& (0xFFFFFFFF : UInt64)).toNat
-    let gen := (tag >>> (32 : UInt64)).toUInt32
+    let i := slotOf tag
+    let gen := genOf tag
     if h : i < t.slots.size then
       let slot := t.slots.get ⟨i, h⟩
       match slot.waiter with
@@ -163,10 +167,10 @@ def unpark (s : Sched) (tag : UInt64) : IO (Option Waiter) :=
 /-- The waiter `tag` names, left in the table. -/
 def peek (s : Sched) (tag : UInt64) : IO (Option Waiter) := do
   let t ← s.table.get
-  let i := (tag &&& (0xFFFFFFFF : UInt64)).toNat
+  let i := slotOf tag
   if h : i < t.slots.size then
     let slot := t.slots.get ⟨i, h⟩
-    pure (if slot.gen == (tag >>> (32 : UInt64)).toUInt32 then slot.waiter else none)
+    pure (if slot.gen == genOf tag then slot.waiter else none)
   else pure none
 
 /-- Resume the fiber a completion names, or, for one with `IORING_CQE_F_MORE`, hand it to the
@@ -217,7 +221,7 @@ def cancel (s : Sched) (c : Cancel) (reason : IO.Error) : IO Unit := do
     let (tag, w) := v
     let why := cancelledBy ((← w.cancel.cancelled?).getD reason)
     if w.onRing then
-      let i := (tag &&& (0xFFFFFFFF : UInt64)).toNat
+      let i := slotOf tag
       s.table.modify fun t =>
         { t with slots := t.slots.modify i fun slot => { slot with waiter := some { w with cancelSent := true } } }
       s.ring.cancel tag 0
