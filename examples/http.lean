@@ -2,7 +2,7 @@
 http: a minimal HTTP/1.1 server in Lean on fibers (`Init.IO.Net`), with the naive blocking server
 beside it as the baseline; both share one parser, pure Lean over the received bytes.
 
-    http [--threads N] [--blocking] [--body-size B] [--max-header H] [--host H] PORT
+    http [--threads N] [--blocking] [--plain-recv] [--body-size B] [--max-header H] [--host H] PORT
 
 `GET /` answers `200` with a body of B bytes (default 13, `Hello, world\n`; any other B is B
 bytes of `x`), `HEAD /` the same headers without the body; any other path is `404`, any other
@@ -17,7 +17,9 @@ a `Content-Length` is read and discarded.  The connection is answered and then c
   * any `Transfer-Encoding` (chunked bodies are not supported): `501 Not Implemented`.
 
 Fiber mode (the default): N threads (default 1), each a `Fiber.run` scheduler with a listener of
-its own on the same address (`SO_REUSEPORT`) and a fiber per connection.  `--blocking`: one
+its own on the same address (`SO_REUSEPORT`) and a fiber per connection, which reads through a
+`Receiver` (one multishot recv per connection, armed once); `--plain-recv`: a `recv` per read
+instead, into one buffer that passes through the ring and comes back.  `--blocking`: one
 listener and one dedicated thread per connection making blocking calls.  It prints
 `http: listening on ADDR` once every listener is bound (PORT 0 picks a free port) and serves
 until killed.  Build: `lean -c http.c http.lean && leanc -O3 -o http http.c`; run under
@@ -29,13 +31,14 @@ open IO Net
 structure Config where
   threads : Nat := 1
   blocking : Bool := false
+  plainRecv : Bool := false
   bodySize : Nat := 13
   maxHeader : Nat := 8192
   host : String := "127.0.0.1"
   port : Option Nat := none
 
 def usage : String :=
-  "usage: http [--threads N] [--blocking] [--body-size B] [--max-header H] [--host H] PORT"
+  "usage: http [--threads N] [--blocking] [--plain-recv] [--body-size B] [--max-header H] [--host H] PORT"
 
 partial def parseArgs (cfg : Config) : List String → Option Config
   | [] => if cfg.port.isSome then some cfg else none
@@ -43,6 +46,7 @@ partial def parseArgs (cfg : Config) : List String → Option Config
     | some n => if n > 0 then parseArgs { cfg with threads := n } rest else none
     | none => none
   | "--blocking" :: rest => parseArgs { cfg with blocking := true } rest
+  | "--plain-recv" :: rest => parseArgs { cfg with plainRecv := true } rest
   | "--body-size" :: n :: rest => match n.toNat? with
     | some n => parseArgs { cfg with bodySize := n } rest
     | none => none
@@ -253,6 +257,7 @@ structure Env where
   /-- A connection's receive buffer: room for a whole header and one more byte, so a request
   that does not fit is known to be too large. -/
   bufSize : Nat
+  plainRecv : Bool
 
 /-- What one receive leads to: the answers to send, where the unparsed bytes begin, how many
 body bytes to discard beyond the buffer, and whether to close after sending. -/
@@ -311,13 +316,36 @@ partial def serveFiber (env : Env) (c : Socket) (buf out : ByteArray) (skip : Na
     drainFiber c (Ring.clear buf) lingerBytes
   else serveFiber env c (compact env buf rest) (Ring.clear out) skip
 
+partial def drainChunks (rx : Receiver) (left : Nat) : Fiber Unit := do
+  let n := (← rx.recv).size
+  if n > 0 && n < left then drainChunks rx (left - n)
+
+/-- `serveFiber` on a receiver: each chunk is parsed as it came when nothing is left over from
+the last one, else appended to what is. -/
+partial def serveChunks (env : Env) (c : Socket) (rx : Receiver) (buf out : ByteArray)
+    (skip : Nat) : Fiber Unit := do
+  let chunk ← rx.recv
+  if chunk.size == 0 then return
+  let buf := if buf.size == 0 then chunk else buf ++ chunk
+  if skip ≥ buf.size then serveChunks env c rx ByteArray.empty out (skip - buf.size) else
+  let ⟨out, rest, skip, close⟩ := answer env buf skip out
+  let out ← if out.size > 0 then c.sendAll out else pure out
+  if close then
+    c.shutdown 1
+    drainChunks rx lingerBytes
+  else
+    let left := if rest ≥ buf.size then ByteArray.empty
+      else buf.copySlice rest (ByteArray.mkEmpty (buf.size - rest)) 0 (buf.size - rest)
+    serveChunks env c rx left (Ring.clear out) skip
+
 def fiberThread (env : Env) (fd : Int) (addr : SockAddr) : Fiber Unit :=
   Switch.run fun sw => do
     let l : Listener := { fd := ← (Fiber.Fd.mk' fd s!"listener {addr}" : IO _), addr := addr }
     l.fd.closeOn sw
     acceptFork sw l (fun e => report e) fun c _ => do
       c.setNoDelay
-      serveFiber env c (ByteArray.mkEmpty env.bufSize) (ByteArray.mkEmpty 4096) 0
+      if env.plainRecv then serveFiber env c (ByteArray.mkEmpty env.bufSize) (ByteArray.mkEmpty 4096) 0
+      else serveChunks env c (← c.receiver) ByteArray.empty (ByteArray.mkEmpty 4096) 0
 
 /-! Blocking mode -/
 
@@ -374,7 +402,7 @@ def announce (addr : SockAddr) : IO Unit := do
 
 def run (cfg : Config) (addr : SockAddr) : IO Unit := do
   let env : Env := { replies := Replies.make cfg.bodySize, maxHeader := cfg.maxHeader,
-                     bufSize := max 16384 (cfg.maxHeader + 1) }
+                     bufSize := max 16384 (cfg.maxHeader + 1), plainRecv := cfg.plainRecv }
   if cfg.blocking then
     let l ← Blocking.listen addr
     announce l.addr

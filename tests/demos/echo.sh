@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The echo demo's test (examples/echo.lean), under LEAN_IO_BACKEND=uring and =posix, in fiber
-# mode (--threads 2) and --blocking mode.  Against each server, tests/demos/echo_check.c opens
+# mode (--threads 2: receivers; and with --plain-recv) and --blocking mode.  Against each server, tests/demos/echo_check.c opens
 # 500 connections at once, each sending random bytes (1 byte to 600 KiB) and checking every byte
 # echoed, plus 20 that reset their connection mid-stream; then 10 more connections check that
 # the server still serves.  The server must then stop by itself (--max-conns 530), report 530
@@ -33,7 +33,7 @@ wait_server() {
 conns=500 resets=20 after=10
 total=$((conns + resets + after))
 for backend in uring posix; do
-  for mode in "--threads 2" "--blocking"; do
+  for mode in "--threads 2" "--threads 2 --plain-recv" "--blocking"; do
     name="echo $mode, $backend"
     # shellcheck disable=SC2086
     if ! start_server "$backend" $mode --max-conns "$total"; then

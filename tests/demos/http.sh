@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The HTTP demo's test (examples/http.lean), under LEAN_IO_BACKEND=uring and =posix, in fiber
-# mode (--threads 2) and --blocking mode: the request set of tests/demos/http_check.py (every
+# mode (--threads 2: receivers; and with --plain-recv) and --blocking mode: the request set of tests/demos/http_check.py (every
 # answer compared byte for byte, and whether the connection stays open or is closed), the same
 # against a server with --body-size 100000, 50,000 requests one after the other on one
 # connection (tests/demos/http_long.py), and a `wrk -c 64 -d 2` run that must see no socket
@@ -45,7 +45,7 @@ have_wrk=1
 command -v wrk > /dev/null || { have_wrk=0; echo "SKIPPED: wrk runs (wrk is not installed)"; }
 
 for backend in uring posix; do
-  for mode in "--threads 2" "--blocking"; do
+  for mode in "--threads 2" "--threads 2 --plain-recv" "--blocking"; do
     name="http $mode, $backend"
     # shellcheck disable=SC2086
     if ! start_server "$backend" $mode; then
