@@ -13,7 +13,8 @@
 #    a recv submitted per round trip instead of its receivers' multishot recv), liburing's
 #    echo-server.
 #  - HTTP GET / under wrk (2 threads, keep-alive) at 1, 64 and 512 connections:
-#    examples/http.lean --blocking (the reference), --threads 2 under uring and posix, nginx
+#    examples/http.lean --blocking (the reference), --threads 2 under uring and posix (and
+#    --plain-recv under uring), nginx
 #    with 2 workers serving the same 13-byte body.  The body is checked with curl before each
 #    load; any non-2xx response or socket error wrk reports fails the row.
 #  Every server figure is the run with the median requests/s of RUNS, each on a fresh port.
@@ -375,9 +376,9 @@ server_cases() {
       serve_row "$demo-c$c:$demo-$b" "$demo --threads $threads, $b" "$demo" "$demo" "$c" line \
         env LEAN_IO_BACKEND=$b "$work/bin/$demo" --threads "$threads"
     done
-    # the echo server before receivers (a recv submitted per round trip), to measure them
-    [ "$demo" != echo ] || serve_row "$demo-c$c:$demo-plain" "$demo --plain-recv, uring" "$demo" \
-      "$demo" "$c" line env LEAN_IO_BACKEND=uring "$work/bin/$demo" --threads "$threads" --plain-recv
+    # the server before receivers (a recv submitted per read), to measure them
+    serve_row "$demo-c$c:$demo-plain" "$demo --plain-recv, uring" "$demo" "$demo" "$c" line \
+      env LEAN_IO_BACKEND=uring "$work/bin/$demo" --threads "$threads" --plain-recv
     serve_row "$demo-c$c:$pkey" "$plabel" "$pkind" "$demo" "$c" port "$@"
   done
 }
