@@ -208,6 +208,13 @@ partial def dispatchAll (s : Sched) (cqes : Array Ring.Cqe) (i : Nat := 0) : IO 
     s.dispatch c
     s.dispatchAll cqes (i + 1)
 
+/-- Send the waiter `tag` names an `IORING_OP_ASYNC_CANCEL` for its operation, once: it stays
+parked until the operation's own completion. -/
+def cancelOnRing (s : Sched) (tag : UInt64) (w : Waiter) : IO Unit := do
+  s.table.modify fun t =>
+    { t with slots := t.slots.modify (slotOf tag) fun slot => { slot with waiter := some { w with cancelSent := true } } }
+  s.ring.cancel tag 0
+
 /-- Cancel the context `c` with `reason`, unless it is already: every fiber parked in it or in
 a context inside it is told.  One waiting off the ring is woken with the cancellation; one
 with a ring operation in flight gets an `IORING_OP_ASYNC_CANCEL` and stays parked until the
@@ -220,11 +227,7 @@ def cancel (s : Sched) (c : Cancel) (reason : IO.Error) : IO Unit := do
   for v in victims do
     let (tag, w) := v
     let why := cancelledBy ((← w.cancel.cancelled?).getD reason)
-    if w.onRing then
-      let i := slotOf tag
-      s.table.modify fun t =>
-        { t with slots := t.slots.modify i fun slot => { slot with waiter := some { w with cancelSent := true } } }
-      s.ring.cancel tag 0
+    if w.onRing then s.cancelOnRing tag w
     else if let some w ← s.unpark tag then
       s.enqueue (w.resume (Except.error why))
 
@@ -285,9 +288,12 @@ def drainOnce (s : Sched) : IO Bool := do
   s.dispatchAll (← s.ring.wait)
   pure true
 
-/-- Wait out the ring operations that no fiber waits for (cancels' own completions), so the
-thread's next scheduler starts on a quiet ring. -/
+/-- Wait out the ring operations that no fiber waits for, so the thread's next scheduler starts
+on a quiet ring: cancels' own completions, and operations that outlived every fiber (a
+receiver's recv on a socket left open), which are cancelled first, since nothing can use them. -/
 partial def drain (s : Sched) : IO Unit := do
+  for v in ← s.select fun w => pure (w.onRing && !w.cancelSent) do
+    s.cancelOnRing v.1 v.2
   let more ← s.drainOnce
   if more then s.drain else pure ()
 

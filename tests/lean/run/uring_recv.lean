@@ -159,6 +159,21 @@ def endings (sw : Switch) (l : Listener) : Fiber Unit := do
   say s!"a reset after {String.fromUTF8Unchecked first}: {kind}"
   c.close
 
+/-- A receiver on a socket built by hand and never closed: its recv outlives every fiber, and
+`Fiber.run` cancels it at the end instead of waiting for it. -/
+def leftOpen : IO Unit := do
+  let l ← Blocking.listen (← SockAddr.parse "127.0.0.1:0")
+  let peer ← Blocking.connect l.addr
+  let s ← Blocking.accept l
+  Blocking.sendAll peer "one".toUTF8
+  let got ← Fiber.run do
+    let rx ← Socket.receiver { fd := s.fd, peer := s.peer }
+    rx.recv
+  IO.println s!"a receiver left armed on an open socket: read {String.fromUTF8Unchecked got}, and Fiber.run ended"
+  Blocking.close s
+  Blocking.close peer
+  Blocking.closeListener l
+
 def main : IO Unit := do
   Fiber.run do
     say s!"100 connections of 1 MiB, multishot: {← echoRun 100 (1024 * 1024) true}"
@@ -170,4 +185,5 @@ def main : IO Unit := do
       endings sw l
       l.close
     dry
+  leftOpen
   IO.println "done"
