@@ -2,10 +2,11 @@
 Conformance: replay a ring trace (spec/trace-format.md) with the executable twin `step?`.
 Usage: conformance [trace-file]   (stdin without an argument)
 Prints "accepted N steps" and exits 0, or prints the first rejected line and exits 1.
-The loop is `replayFast` (Ring.Exec): an accepted trace is a path of the model
-(`replayFast_reach`).
+The loop is `replayParsed` (Ring.Exec), the proved one: an accepted trace is a path of the
+model (`replayParsed_reach`), and every value it reports was checked (`step?_reports`).
 -/
-import Ring.Exec
+import Ring.Replay
+import Ring.Report
 import Ring.U32
 
 open Ring
@@ -94,31 +95,22 @@ def reject (n : Nat) (line : String) (why : String) : IO UInt32 := do
   IO.println s!"rejected line {n}: {line.trim} ({why})"
   pure 1
 
-def run (lines : Array String) : IO UInt32 := do
-  let mut hd : Option Header := none
-  let mut s : St := init 1 1
-  let mut steps := 0
-  let mut n := 0
-  for line in lines do
-    n := n + 1
-    if isBlank line then continue
-    match hd with
-    | none =>
-      match parseHeader line with
-      | some h => hd := some h; s := init h.sqCap h.cqCap
-      | none => return (← reject n line "bad header")
+/-- The trace's lines that say something, with their line numbers. -/
+def numbered (lines : Array String) : List (Nat × String) :=
+  (lines.foldl (fun (acc : Nat × Array (Nat × String)) line =>
+    (acc.1 + 1, if isBlank line then acc.2 else acc.2.push (acc.1 + 1, line))) (0, #[])).2.toList
+
+def run (lines : Array String) : IO UInt32 :=
+  match numbered lines with
+  | [] => do IO.println "rejected: empty trace"; pure 1
+  | (n, line) :: rest =>
+    match parseHeader line with
+    | none => reject n line "bad header"
     | some h =>
-      match parseAction h s line with
-      | none => return (← reject n line "malformed or index out of range")
-      | some a =>
-        match step? s a with
-        | some s' => s := strip s'; steps := steps + 1
-        | none => return (← reject n line "not a step of the model")
-  if hd.isNone then
-    IO.println "rejected: empty trace"
-    return 1
-  IO.println s!"accepted {steps} steps"
-  pure 0
+      match replayParsed (fun s (l : Nat × String) => parseAction h s l.2) (init h.sqCap h.cqCap) rest with
+      | Sum.inr _ => do IO.println s!"accepted {rest.length} steps"; pure 0
+      | Sum.inl ((n, line), false) => reject n line "malformed or index out of range"
+      | Sum.inl ((n, line), true) => reject n line "not a step of the model"
 
 def main (args : List String) : IO UInt32 := do
   let h ← match args with

@@ -17,7 +17,7 @@ out=$(mktemp -d "${TMPDIR:-/tmp}/lean-uring-spec.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 export LEAN_PATH="$stdlib:$out"
 
-modules=(Ring/Arith Ring/L1 Ring/L2 Ring/Sq Ring/Cq Ring/Flow Ring/Progress Ring/L0 Ring/Refine Ring/Exec Ring/Complete Ring/U32 Ring/Bridge Conformance Sched/Model Sched/Basic Sched/Gen Sched/Inv Sched/Theorems Sched/Witness)
+modules=(Ring/Arith Ring/L1 Ring/L2 Ring/Sq Ring/Cq Ring/Flow Ring/Progress Ring/L0 Ring/Refine Ring/Exec Ring/Replay Ring/Report Ring/Complete Ring/Witness Ring/U32 Ring/Bridge Conformance Sched/Model Sched/Basic Sched/Gen Sched/Inv Sched/Theorems Sched/Witness)
 
 # No escape hatches anywhere under spec/: no sorry, no admit, no axiom declarations.
 if grep -rnwE --include='*.lean' 'sorry|admit|axiom' "$spec"; then

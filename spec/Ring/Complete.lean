@@ -11,6 +11,7 @@ namespace Ring
 theorem complete_uGetSqe (s : St) (id : Nat) (h : s.sqeTail < s.headSeen + s.cap) :
     step? s (Action.uGetSqe s.sqeTail id) =
       some { s with sqes := upd s.sqes (slot s.cap s.sqeTail) (some (Sqe.ofUserData id)),
+                    sqPub := upd s.sqPub (slot s.cap s.sqeTail) false,
                     subAt := upd s.subAt s.sqeTail (Sqe.ofUserData id), sqeTail := s.sqeTail + 1 } := by
   simp only [step?, ifPos (And.intro rfl h)]; try rfl
 
@@ -19,7 +20,7 @@ theorem complete_uLoadHead (s : St) (h : Nat) (h1 : s.headSeen ≤ h) (h2 : h �
   simp only [step?, ifPos (And.intro h1 h2)]; try rfl
 
 theorem complete_uPublish (s : St) :
-    step? s (Action.uPublish s.sqeTail) = some { s with sqTail := s.sqeTail } := by
+    step? s (Action.uPublish s.sqeTail) = some { s with sqTail := s.sqeTail, sqPub := allPub } := by
   simp only [step?, ifPos (rfl : s.sqeTail = s.sqeTail)]; try rfl
 
 theorem complete_kLoadTail (s : St) (t : Nat) (h1 : s.kTailSeen ≤ t) (h2 : t ≤ s.sqTail) :
@@ -64,7 +65,7 @@ theorem complete_kFlush (s : St) (c : Cqe) (cs : List Cqe) (h1 : s.overflow = c 
   simp only [step?, ifPos (rfl : s.cqeTail = s.cqeTail), h1, flushIfRoom, ifPos h2]; try rfl
 
 theorem complete_kCommitCq (s : St) :
-    step? s (Action.kCommitCq s.cqeTail) = some { s with cqTail := s.cqeTail } := by
+    step? s (Action.kCommitCq s.cqeTail) = some { s with cqTail := s.cqeTail, cqPub := allPub } := by
   simp only [step?, ifPos (rfl : s.cqeTail = s.cqeTail)]; try rfl
 
 theorem complete_uLoadCqTail (s : St) (t : Nat) (h1 : s.uCqTailSeen ≤ t) (h2 : t ≤ s.cqTail) :

@@ -19,6 +19,8 @@ structure InvCq (s : St) : Prop where
   log : s.reaped = pre s.postAt s.uCqHead
   /-- every completion produced is in the CQ history or, after it, on the overflow list -/
   conserve : s.produced = pre s.postAt s.cqeTail ++ s.overflow
+  /-- every published, unreaped index's slot holds a released write -/
+  pub : ∀ j, s.uCqHead ≤ j → j < s.cqTail → s.cqPub (slot s.cqCap j) = true
 
 theorem invCq_init (cap cqCap : Nat) (h : 0 < cqCap) : InvCq (init cap cqCap) where
   capPos := h
@@ -31,6 +33,14 @@ theorem invCq_init (cap cqCap : Nat) (h : 0 < cqCap) : InvCq (init cap cqCap) wh
   live := fun j _ hj => absurd hj (Nat.notLtZero j)
   log := rfl
   conserve := rfl
+  pub := fun j _ hj => absurd hj (Nat.notLtZero j)
+
+/-- The slot the kernel may fill is not the slot of any index from the released head on. -/
+theorem cq_post_window {s : St} (inv : InvCq s) (hroom : s.cqeTail < s.cqHeadSeen + s.cqCap)
+    {j : Nat} (hh : s.cqHead ≤ j) (hj : j < s.cqeTail) : slot s.cqCap j ≠ slot s.cqCap s.cqeTail :=
+  have hwin : s.cqeTail < j + s.cqCap :=
+    Nat.ltOfLtOfLe hroom (Nat.addLeAddRight (Nat.leTrans inv.seenLeHead hh) s.cqCap)
+  fun e => slot_ne inv.capPos hj hwin e.symm
 
 /-- Writing the next CQ index keeps every live unreaped index intact. -/
 theorem live_post {s : St} (inv : InvCq s) (c : Cqe) (hroom : s.cqeTail < s.cqHeadSeen + s.cqCap) :
@@ -41,13 +51,25 @@ theorem live_post {s : St} (inv : InvCq s) (c : Cqe) (hroom : s.cqeTail < s.cqHe
   | inl hEq => rw [hEq, upd_same, upd_same]
   | inr hLt =>
     have hne : j ≠ s.cqeTail := fun e => by rw [e] at hLt; exact lt_irrefl _ hLt
-    have hwin : s.cqeTail < j + s.cqCap :=
-      Nat.ltOfLtOfLe hroom (Nat.addLeAddRight
-        (Nat.leTrans inv.seenLeHead (Nat.leTrans inv.headLeU hu)) s.cqCap)
-    have hslot : slot s.cqCap j ≠ slot s.cqCap s.cqeTail :=
-      fun e => slot_ne inv.capPos hLt hwin e.symm
-    rw [upd_other _ _ hslot, upd_other _ _ hne]
+    rw [upd_other _ _ (cq_post_window inv hroom (Nat.leTrans inv.headLeU hu) hLt), upd_other _ _ hne]
     exact inv.live j hu hLt
+
+/-- Writing the next CQ index leaves every published, unreaped slot released. -/
+theorem pub_post {s : St} (inv : InvCq s) (hroom : s.cqeTail < s.cqHeadSeen + s.cqCap) :
+    ∀ j, s.uCqHead ≤ j → j < s.cqTail →
+      upd s.cqPub (slot s.cqCap s.cqeTail) false (slot s.cqCap j) = true := by
+  intro j hu hj
+  rw [upd_other _ _ (cq_post_window inv hroom (Nat.leTrans inv.headLeU hu) (Nat.ltOfLtOfLe hj inv.tailLeCqe))]
+  exact inv.pub j hu hj
+
+/-- The user's read at `uCqHead` returns the CQE posted there. -/
+theorem reap_reads_next {s : St} {c : Cqe} (inv : InvCq s) (hlt : s.uCqHead < s.uCqTailSeen)
+    (hread : CqRead s (slot s.cqCap s.uCqHead) c) : c = s.postAt s.uCqHead := by
+  have hu : s.uCqHead < s.cqeTail := Nat.ltOfLtOfLe hlt (Nat.leTrans inv.seenLeTail inv.tailLeCqe)
+  have h2 := inv.live s.uCqHead (Nat.leRefl _) hu
+  rw [hread (inv.pub s.uCqHead (Nat.leRefl _) (Nat.ltOfLtOfLe hlt inv.seenLeTail))] at h2
+  injection h2
+  assumption
 
 theorem uLe_cqe {s : St} (inv : InvCq s) : s.uCqHead ≤ s.cqeTail :=
   Nat.leTrans inv.uLeSeen (Nat.leTrans inv.seenLeTail inv.tailLeCqe)
@@ -65,7 +87,8 @@ theorem invCq_step {s s' : St} (inv : InvCq s) (st : Step s s') : InvCq s' := by
         rw [pre_upd _ _ _ _ (uLe_cqe inv)]; exact inv.log,
       conserve := by
         show s.produced ++ [c] = pre (upd s.postAt s.cqeTail c) (s.cqeTail + 1) ++ s.overflow
-        rw [pre_upd_succ, inv.conserve, hov, List.append_nil, List.append_nil] }
+        rw [pre_upd_succ, inv.conserve, hov, List.append_nil, List.append_nil],
+      pub := pub_post inv hroom }
   | kFlush s c cs hov hroom =>
     exact {
       capPos := inv.capPos, headLeU := inv.headLeU, uLeSeen := inv.uLeSeen,
@@ -77,7 +100,8 @@ theorem invCq_step {s s' : St} (inv : InvCq s) (st : Step s s') : InvCq s' := by
         rw [pre_upd _ _ _ _ (uLe_cqe inv)]; exact inv.log,
       conserve := by
         show s.produced = pre (upd s.postAt s.cqeTail c) (s.cqeTail + 1) ++ cs
-        rw [pre_upd_succ, inv.conserve, hov, List.append_assoc]; rfl }
+        rw [pre_upd_succ, inv.conserve, hov, List.append_assoc]; rfl,
+      pub := pub_post inv hroom }
   | kOverflow s c _ _ =>
     exact {
       capPos := inv.capPos, headLeU := inv.headLeU, uLeSeen := inv.uLeSeen,
@@ -85,7 +109,8 @@ theorem invCq_step {s s' : St} (inv : InvCq s) (st : Step s s') : InvCq s' := by
       seenLeHead := inv.seenLeHead, full := inv.full, live := inv.live, log := inv.log,
       conserve := by
         show s.produced ++ [c] = pre s.postAt s.cqeTail ++ (s.overflow ++ [c])
-        rw [inv.conserve, List.append_assoc] }
+        rw [inv.conserve, List.append_assoc],
+      pub := inv.pub }
   | kLoadCqHead s h h1 h2 =>
     exact { inv with
       seenLeHead := h2,
@@ -93,16 +118,12 @@ theorem invCq_step {s s' : St} (inv : InvCq s) (st : Step s s') : InvCq s' := by
   | kCommitCq s =>
     exact { inv with
       seenLeTail := Nat.leTrans inv.seenLeTail inv.tailLeCqe,
-      tailLeCqe := Nat.leRefl _ }
+      tailLeCqe := Nat.leRefl _,
+      pub := fun _ _ _ => rfl }
   | uLoadCqTail s t h1 h2 =>
     exact { inv with uLeSeen := Nat.leTrans inv.uLeSeen h1, seenLeTail := h2 }
-  | uReap s c hlt hslot =>
-    have hu : s.uCqHead < s.cqeTail := Nat.ltOfLtOfLe hlt (Nat.leTrans inv.seenLeTail inv.tailLeCqe)
-    have hc : c = s.postAt s.uCqHead := by
-      have h2 := inv.live s.uCqHead (Nat.leRefl _) hu
-      rw [hslot] at h2
-      injection h2
-      assumption
+  | uReap s c hlt hread =>
+    have hc := reap_reads_next inv hlt hread
     exact {
       capPos := inv.capPos,
       headLeU := Nat.leStep inv.headLeU,
@@ -113,21 +134,22 @@ theorem invCq_step {s s' : St} (inv : InvCq s) (st : Step s s') : InvCq s' := by
       log := by
         show s.reaped ++ [c] = pre s.postAt (s.uCqHead + 1)
         rw [inv.log, hc]; rfl,
-      conserve := inv.conserve }
+      conserve := inv.conserve,
+      pub := fun j hj hj2 => inv.pub j (Nat.leOfSuccLe hj) hj2 }
   | uCqAdvance s =>
     exact { inv with headLeU := Nat.leRefl _, seenLeHead := Nat.leTrans inv.seenLeHead inv.headLeU }
   | uGetSqe s e _ =>
-    exact ⟨inv.1, inv.2, inv.3, inv.4, inv.5, inv.6, inv.7, inv.8, inv.9, inv.10⟩
+    exact ⟨inv.1, inv.2, inv.3, inv.4, inv.5, inv.6, inv.7, inv.8, inv.9, inv.10, inv.11⟩
   | uLoadHead s h _ _ =>
-    exact ⟨inv.1, inv.2, inv.3, inv.4, inv.5, inv.6, inv.7, inv.8, inv.9, inv.10⟩
+    exact ⟨inv.1, inv.2, inv.3, inv.4, inv.5, inv.6, inv.7, inv.8, inv.9, inv.10, inv.11⟩
   | uPublish s =>
-    exact ⟨inv.1, inv.2, inv.3, inv.4, inv.5, inv.6, inv.7, inv.8, inv.9, inv.10⟩
+    exact ⟨inv.1, inv.2, inv.3, inv.4, inv.5, inv.6, inv.7, inv.8, inv.9, inv.10, inv.11⟩
   | kLoadTail s t _ _ =>
-    exact ⟨inv.1, inv.2, inv.3, inv.4, inv.5, inv.6, inv.7, inv.8, inv.9, inv.10⟩
+    exact ⟨inv.1, inv.2, inv.3, inv.4, inv.5, inv.6, inv.7, inv.8, inv.9, inv.10, inv.11⟩
   | kGetSqe s e _ _ =>
-    exact ⟨inv.1, inv.2, inv.3, inv.4, inv.5, inv.6, inv.7, inv.8, inv.9, inv.10⟩
+    exact ⟨inv.1, inv.2, inv.3, inv.4, inv.5, inv.6, inv.7, inv.8, inv.9, inv.10, inv.11⟩
   | kCommitSq s =>
-    exact ⟨inv.1, inv.2, inv.3, inv.4, inv.5, inv.6, inv.7, inv.8, inv.9, inv.10⟩
+    exact ⟨inv.1, inv.2, inv.3, inv.4, inv.5, inv.6, inv.7, inv.8, inv.9, inv.10, inv.11⟩
 
 theorem reach_invCq {s : St} (r : Reach s) : InvCq s := by
   induction r with
@@ -157,23 +179,39 @@ theorem cq_overflow_conserves {s : St} (r : Reach s) :
     s.produced = pre s.postAt s.cqeTail ++ s.overflow :=
   (reach_invCq r).conserve
 
-/-- A reap returns exactly the next posted CQE. -/
-theorem cq_reap_next {s : St} {c : Cqe} (r : Reach s) (hlt : s.uCqHead < s.uCqTailSeen)
-    (hslot : s.cqes (slot s.cqCap s.uCqHead) = some c) : c = s.postAt s.uCqHead := by
-  have inv := reach_invCq r
-  have hu : s.uCqHead < s.cqeTail := Nat.ltOfLtOfLe hlt (Nat.leTrans inv.seenLeTail inv.tailLeCqe)
-  have h2 := inv.live s.uCqHead (Nat.leRefl _) hu
-  rw [hslot] at h2
-  injection h2
-  assumption
+/-- The user never reaps past the published tail. -/
+theorem cq_reaped_published {s : St} (r : Reach s) : s.uCqHead ≤ s.cqTail :=
+  let inv := reach_invCq r
+  Nat.leTrans inv.uLeSeen inv.seenLeTail
 
-/-- The kernel never overwrites an unreaped CQE. -/
-theorem cq_no_overwrite {s : St} (r : Reach s) (hroom : s.cqeTail < s.cqHeadSeen + s.cqCap)
-    {j : Nat} (hu : s.uCqHead ≤ j) (hj : j < s.cqeTail) :
-    slot s.cqCap s.cqeTail ≠ slot s.cqCap j := by
+/-- Every step that reaps takes a CQE below the published tail, and it is precisely the next
+posted CQE, whatever step it is. -/
+theorem cq_reap_published {s s' : St} {c : Cqe} (r : Reach s) (st : Step s s')
+    (hc : s'.reaped = s.reaped ++ [c]) : s.uCqHead < s.cqTail ∧ c = s.postAt s.uCqHead := by
   have inv := reach_invCq r
-  have hwin : s.cqeTail < j + s.cqCap :=
-    Nat.ltOfLtOfLe hroom (Nat.addLeAddRight (Nat.leTrans inv.seenLeHead (Nat.leTrans inv.headLeU hu)) s.cqCap)
-  exact slot_ne inv.capPos hj hwin
+  cases st with
+  | uReap s c0 hlt hread =>
+    rw [← append_single_inj hc]
+    exact ⟨Nat.ltOfLtOfLe hlt inv.seenLeTail, reap_reads_next inv hlt hread⟩
+  | _ => exact (ne_append_single hc).elim
+
+/-- No step writes the slot of a posted CQE the user has not released, `[cqHead, cqeTail)`:
+the frontier is the released `cq.head`, not the user's private `uCqHead`, because the C reads a
+CQE in place until it advances `cq.head`. -/
+theorem cq_write_outside_released {s s' : St} (r : Reach s) (st : Step s s') {j : Nat}
+    (hw : s'.cqes j ≠ s.cqes j) {i : Nat} (hh : s.cqHead ≤ i) (hi : i < s.cqeTail) :
+    slot s.cqCap i ≠ j := by
+  cases st with
+  | kPost s c _ _ hroom =>
+    intro hj
+    apply hw
+    show upd s.cqes (slot s.cqCap s.cqeTail) (some c) j = s.cqes j
+    rw [← hj, upd_other _ _ (cq_post_window (reach_invCq r) hroom hh hi)]
+  | kFlush s c cs _ hroom =>
+    intro hj
+    apply hw
+    show upd s.cqes (slot s.cqCap s.cqeTail) (some c) j = s.cqes j
+    rw [← hj, upd_other _ _ (cq_post_window (reach_invCq r) hroom hh hi)]
+  | _ => exact (hw rfl).elim
 
 end Ring

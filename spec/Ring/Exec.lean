@@ -1,6 +1,7 @@
 /-
-Ring.Exec: the executable twin of `Step`.  `step?` decides one action; `step?_sound` shows every
-step it accepts is a `Step`, so a trace it replays is a path of the L2 model.
+Ring.Exec: the executable twin of `Step`.  `step?` decides one action, `replayParsed` replays a
+trace as the conformance checker reads it.  Their proofs are in Ring.Replay (soundness) and
+Ring.Report (each reported value checked).
 -/
 import Ring.L2
 
@@ -44,11 +45,13 @@ def reapCq (s : St) (c : Cqe) (id : Nat) : Option St :=
 
 def post (s : St) (c : Cqe) : St :=
   { s with cqes := upd s.cqes (slot s.cqCap s.cqeTail) (some c),
+           cqPub := upd s.cqPub (slot s.cqCap s.cqeTail) false,
            postAt := upd s.postAt s.cqeTail c, cqeTail := s.cqeTail + 1,
            inflight := retire s.inflight c, produced := s.produced ++ [c] }
 
 def flush (s : St) (c : Cqe) (cs : List Cqe) : St :=
   { s with cqes := upd s.cqes (slot s.cqCap s.cqeTail) (some c),
+           cqPub := upd s.cqPub (slot s.cqCap s.cqeTail) false,
            postAt := upd s.postAt s.cqeTail c, cqeTail := s.cqeTail + 1, overflow := cs }
 
 def overflowCq (s : St) (c : Cqe) : St :=
@@ -71,11 +74,12 @@ def step? (s : St) : Action → Option St
   | Action.uGetSqe i id =>
     if i = s.sqeTail ∧ s.sqeTail < s.headSeen + s.cap then
       some { s with sqes := upd s.sqes (slot s.cap s.sqeTail) (some (Sqe.ofUserData id)),
+                    sqPub := upd s.sqPub (slot s.cap s.sqeTail) false,
                     subAt := upd s.subAt s.sqeTail (Sqe.ofUserData id), sqeTail := s.sqeTail + 1 }
     else none
   | Action.uLoadHead h =>
     if s.headSeen ≤ h ∧ h ≤ s.sqHead then some { s with headSeen := h } else none
-  | Action.uPublish t => if t = s.sqeTail then some { s with sqTail := s.sqeTail } else none
+  | Action.uPublish t => if t = s.sqeTail then some { s with sqTail := s.sqeTail, sqPub := allPub } else none
   | Action.kLoadTail t =>
     if s.kTailSeen ≤ t ∧ t ≤ s.sqTail then some { s with kTailSeen := t } else none
   | Action.kGetSqe i id =>
@@ -94,7 +98,7 @@ def step? (s : St) : Action → Option St
   | Action.kOverflow id res flags =>
     if s.inflight.elem id = true then overflowIfDue s (Cqe.ofResult id res flags) s.overflow else none
   | Action.kFlush j => if j = s.cqeTail then flushIfRoom s s.overflow else none
-  | Action.kCommitCq t => if t = s.cqeTail then some { s with cqTail := s.cqeTail } else none
+  | Action.kCommitCq t => if t = s.cqeTail then some { s with cqTail := s.cqeTail, cqPub := allPub } else none
   | Action.uLoadCqTail t =>
     if s.uCqTailSeen ≤ t ∧ t ≤ s.cqTail then some { s with uCqTailSeen := t } else none
   | Action.uReap j id =>
@@ -105,121 +109,6 @@ def step? (s : St) : Action → Option St
     else none
   | Action.uCqAdvance h => if h = s.uCqHead then some { s with cqHead := s.uCqHead } else none
 
-theorem some_inj {α : Type} {a b : α} (h : some a = some b) : a = b := by injection h; assumption
-
-theorem none_ne_some {α : Type} {a : α} (h : none = some a) : False := by injection h
-
-/-- Soundness: whatever `step?` accepts is a step of the model. -/
-theorem step?_sound (s : St) : ∀ (a : Action) (s' : St), step? s a = some s' → Step s s'
-  | Action.uGetSqe i id, s', hs => by
-    byCases c : i = s.sqeTail ∧ s.sqeTail < s.headSeen + s.cap
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      rw [← some_inj hs']; exact Step.uGetSqe s _ c.2
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.uLoadHead h, s', hs => by
-    byCases c : s.headSeen ≤ h ∧ h ≤ s.sqHead
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      rw [← some_inj hs']; exact Step.uLoadHead s h c.1 c.2
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.uPublish t, s', hs => by
-    byCases c : t = s.sqeTail
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      rw [← some_inj hs']; exact Step.uPublish s
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.kLoadTail t, s', hs => by
-    byCases c : s.kTailSeen ≤ t ∧ t ≤ s.sqTail
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      rw [← some_inj hs']; exact Step.kLoadTail s t c.1 c.2
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.kGetSqe i id, s', hs => by
-    byCases c : i = s.kHead ∧ s.kHead < s.kTailSeen
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      cases he : s.sqes (slot s.cap s.kHead) with
-      | none => rw [he] at hs'; exact (none_ne_some hs').elim
-      | some e =>
-        rw [he] at hs'
-        byCases d : e.userData = id
-        · simp only [consumeSq, ifPos d] at hs'
-          rw [← some_inj hs']; exact Step.kGetSqe s e c.2 he
-        · simp only [consumeSq, ifNeg d] at hs'
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.kCommitSq h, s', hs => by
-    byCases c : h = s.kHead
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      rw [← some_inj hs']; exact Step.kCommitSq s
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.kLoadCqHead h, s', hs => by
-    byCases c : s.cqHeadSeen ≤ h ∧ h ≤ s.cqHead
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      rw [← some_inj hs']; exact Step.kLoadCqHead s h c.1 c.2
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.kPost j id res flags, s', hs => by
-    byCases c : j = s.cqeTail ∧ s.inflight.elem id = true
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      cases ho : s.overflow with
-      | cons x xs => rw [ho] at hs'; exact (none_ne_some hs').elim
-      | nil =>
-        rw [ho] at hs'
-        byCases d : s.cqeTail < s.cqHeadSeen + s.cqCap
-        · simp only [postIfRoom, ifPos d] at hs'
-          rw [← some_inj hs']; exact Step.kPost s (Cqe.ofResult id res flags) c.2 ho d
-        · simp only [postIfRoom, ifNeg d] at hs'
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.kOverflow id res flags, s', hs => by
-    byCases c : s.inflight.elem id = true
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      cases ho : s.overflow with
-      | cons x xs =>
-        rw [ho] at hs'; simp only [overflowIfDue] at hs'
-        rw [← some_inj hs']
-        exact Step.kOverflow s (Cqe.ofResult id res flags) c (Or.inl (fun h => by rw [ho] at h; injection h))
-      | nil =>
-        rw [ho] at hs'
-        byCases d : s.cqHeadSeen + s.cqCap ≤ s.cqeTail
-        · simp only [overflowIfDue, ifPos d] at hs'
-          rw [← some_inj hs']; exact Step.kOverflow s (Cqe.ofResult id res flags) c (Or.inr d)
-        · simp only [overflowIfDue, ifNeg d] at hs'
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.kFlush j, s', hs => by
-    byCases c : j = s.cqeTail
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      cases ho : s.overflow with
-      | nil => rw [ho] at hs'; exact (none_ne_some hs').elim
-      | cons x xs =>
-        rw [ho] at hs'
-        byCases d : s.cqeTail < s.cqHeadSeen + s.cqCap
-        · simp only [flushIfRoom, ifPos d] at hs'
-          rw [← some_inj hs']; exact Step.kFlush s x xs ho d
-        · simp only [flushIfRoom, ifNeg d] at hs'
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.kCommitCq t, s', hs => by
-    byCases c : t = s.cqeTail
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      rw [← some_inj hs']; exact Step.kCommitCq s
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.uLoadCqTail t, s', hs => by
-    byCases c : s.uCqTailSeen ≤ t ∧ t ≤ s.cqTail
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      rw [← some_inj hs']; exact Step.uLoadCqTail s t c.1 c.2
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.uReap j id, s', hs => by
-    byCases c : j = s.uCqHead ∧ s.uCqHead < s.uCqTailSeen
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      cases he : s.cqes (slot s.cqCap s.uCqHead) with
-      | none => rw [he] at hs'; exact (none_ne_some hs').elim
-      | some x =>
-        rw [he] at hs'
-        byCases d : x.userData = id
-        · simp only [reapCq, ifPos d] at hs'
-          rw [← some_inj hs']; exact Step.uReap s x c.2 he
-        · simp only [reapCq, ifNeg d] at hs'
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-  | Action.uCqAdvance h, s', hs => by
-    byCases c : h = s.uCqHead
-    · have hs' := hs; simp only [step?, ifPos c] at hs'
-      rw [← some_inj hs']; exact Step.uCqAdvance s
-    · have hs' := hs; simp only [step?, ifNeg c] at hs'
-
 /-- Replay a whole trace from a state; `Sum.inl (k, s)` = the k-th action (0-based) was rejected. -/
 def replay : St → List Action → Nat → Sum (Nat × St) St
   | s, [], _ => Sum.inr s
@@ -228,114 +117,9 @@ def replay : St → List Action → Nat → Sum (Nat × St) St
     | some s' => replay s' as (k + 1)
     | none => Sum.inl (k, s)
 
-/-- A replay that accepts a trace from a reachable state ends in a reachable state, so every
-theorem about `Reach` holds along any accepted trace. -/
-theorem replay_reach : ∀ (s : St) (as : List Action) (k : Nat) (t : St),
-    Reach s → replay s as k = Sum.inr t → Reach t
-  | s, [], k, t, r, h => by
-    have h' : Sum.inr s = Sum.inr t := h
-    injection h' with e; rw [← e]; exact r
-  | s, a :: as, k, t, r, h => by
-    cases hs : step? s a with
-    | none =>
-      have h' := h; simp only [replay] at h'; rw [hs] at h'; injection h'
-    | some s' =>
-      have h' := h; simp only [replay] at h'; rw [hs] at h'
-      exact replay_reach s' as (k + 1) t (Reach.step r (step?_sound s a s' hs)) h'
-
 /-- Forget the ghost histories.  `step?` never reads them, so the conformance checker replays
 from stripped states: keeping them would make a replay quadratic in the trace length. -/
 def strip (s : St) : St := { s with consumed := [], produced := [], reaped := [] }
-
-/-- Stripping commutes with a step, up to the (stripped) histories. -/
-theorem strip_step? (s : St) (a : Action) :
-    (step? (strip s) a).map strip = (step? s a).map strip := by
-  cases a with
-  | uLoadHead h =>
-    byCases c : s.headSeen ≤ h ∧ h ≤ s.sqHead
-    · simp only [step?, strip, Option.map, ifPos c]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | uPublish t =>
-    byCases c : t = s.sqeTail
-    · simp only [step?, strip, Option.map, ifPos c]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | kLoadTail t =>
-    byCases c : s.kTailSeen ≤ t ∧ t ≤ s.sqTail
-    · simp only [step?, strip, Option.map, ifPos c]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | kCommitSq h =>
-    byCases c : h = s.kHead
-    · simp only [step?, strip, Option.map, ifPos c]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | kLoadCqHead h =>
-    byCases c : s.cqHeadSeen ≤ h ∧ h ≤ s.cqHead
-    · simp only [step?, strip, Option.map, ifPos c]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | kCommitCq t =>
-    byCases c : t = s.cqeTail
-    · simp only [step?, strip, Option.map, ifPos c]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | uLoadCqTail t =>
-    byCases c : s.uCqTailSeen ≤ t ∧ t ≤ s.cqTail
-    · simp only [step?, strip, Option.map, ifPos c]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | uCqAdvance h =>
-    byCases c : h = s.uCqHead
-    · simp only [step?, strip, Option.map, ifPos c]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | uGetSqe i id =>
-    byCases c : i = s.sqeTail ∧ s.sqeTail < s.headSeen + s.cap
-    · simp only [step?, strip, Option.map, ifPos c]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | kGetSqe i id =>
-    byCases c : i = s.kHead ∧ s.kHead < s.kTailSeen
-    · cases he : s.sqes (slot s.cap s.kHead) with
-      | none => simp only [step?, strip, Option.map, ifPos c, he]; try rfl
-      | some e =>
-        byCases d : e.userData = id
-        · simp only [step?, strip, Option.map, ifPos c, he, consumeSq, ifPos d]; try rfl
-        · simp only [step?, strip, Option.map, ifPos c, he, consumeSq, ifNeg d]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | uReap j id =>
-    byCases c : j = s.uCqHead ∧ s.uCqHead < s.uCqTailSeen
-    · cases he : s.cqes (slot s.cqCap s.uCqHead) with
-      | none => simp only [step?, strip, Option.map, ifPos c, he]; try rfl
-      | some x =>
-        byCases d : x.userData = id
-        · simp only [step?, strip, Option.map, ifPos c, he, reapCq, ifPos d]; try rfl
-        · simp only [step?, strip, Option.map, ifPos c, he, reapCq, ifNeg d]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | kPost j id res flags =>
-    byCases c : j = s.cqeTail ∧ s.inflight.elem id = true
-    · cases ho : s.overflow with
-      | cons x xs => simp only [step?, strip, Option.map, ifPos c, ho, postIfRoom]; try rfl
-      | nil =>
-        byCases d : s.cqeTail < s.cqHeadSeen + s.cqCap
-        · simp only [step?, strip, Option.map, ifPos c, ho, postIfRoom, ifPos d, post]; try rfl
-        · simp only [step?, strip, Option.map, ifPos c, ho, postIfRoom, ifNeg d]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | kOverflow id res flags =>
-    byCases c : s.inflight.elem id = true
-    · cases ho : s.overflow with
-      | cons x xs => simp only [step?, strip, Option.map, ifPos c, ho, overflowIfDue, overflowCq]; try rfl
-      | nil =>
-        byCases d : s.cqHeadSeen + s.cqCap ≤ s.cqeTail
-        · simp only [step?, strip, Option.map, ifPos c, ho, overflowIfDue, ifPos d, overflowCq]; try rfl
-        · simp only [step?, strip, Option.map, ifPos c, ho, overflowIfDue, ifNeg d]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-  | kFlush j =>
-    byCases c : j = s.cqeTail
-    · cases ho : s.overflow with
-      | nil => simp only [step?, strip, Option.map, ifPos c, ho, flushIfRoom]; try rfl
-      | cons x xs =>
-        byCases d : s.cqeTail < s.cqHeadSeen + s.cqCap
-        · simp only [step?, strip, Option.map, ifPos c, ho, flushIfRoom, ifPos d, flush]; try rfl
-        · simp only [step?, strip, Option.map, ifPos c, ho, flushIfRoom, ifNeg d]; try rfl
-    · simp only [step?, strip, Option.map, ifNeg c]; try rfl
-
-theorem map_some {α β : Type} {f : α → β} {y : β} : ∀ {o : Option α}, o.map f = some y → ∃ x, o = some x ∧ f x = y
-  | none, h => by injection h
-  | some x, h => ⟨x, rfl, by injection h; assumption⟩
 
 /-- `replay` as the conformance checker runs it: strip after every step. -/
 def replayFast : St → List Action → Nat → Sum (Nat × St) St
@@ -345,36 +129,17 @@ def replayFast : St → List Action → Nat → Sum (Nat × St) St
     | some s' => replayFast (strip s') as (k + 1)
     | none => Sum.inl (k, s)
 
-/-- What the fast replay accepts, the full replay accepts too. -/
-theorem replayFast_sound : ∀ (as : List Action) (s : St) (k : Nat) (u : St),
-    replayFast (strip s) as k = Sum.inr u → ∃ t, replay s as k = Sum.inr t ∧ strip t = u
-  | [], s, k, u, h => by
-    have h' : Sum.inr (strip s) = Sum.inr u := h
-    injection h' with e
-    exact ⟨s, rfl, e⟩
-  | a :: as, s, k, u, h => by
-    cases hs : step? s a with
-    | none =>
-      have hm : (step? (strip s) a).map strip = none := by rw [strip_step?, hs]; rfl
-      cases hf : step? (strip s) a with
-      | some v => rw [hf] at hm; injection hm
-      | none =>
-        have h' := h; simp only [replayFast] at h'; rw [hf] at h'; injection h'
-    | some s' =>
-      have hm : (step? (strip s) a).map strip = some (strip s') := by rw [strip_step?, hs]; rfl
-      cases map_some hm with
-      | intro v hv =>
-        have h' := h; simp only [replayFast] at h'; rw [hv.1] at h'
-        have h'' : replayFast (strip s') as (k + 1) = Sum.inr u := by rw [← hv.2]; exact h'
-        cases replayFast_sound as s' (k + 1) u h'' with
-        | intro t ht =>
-          exact ⟨t, by simp only [replay]; rw [hs]; exact ht.1, ht.2⟩
-
-/-- A trace the checker accepts from a fresh ring is a path of the model: it ends in a state
-that is (up to the stripped histories) reachable. -/
-theorem replayFast_reach (cap cqCap : Nat) (h1 : 0 < cap) (h2 : 0 < cqCap) (as : List Action)
-    (u : St) (h : replayFast (init cap cqCap) as 0 = Sum.inr u) : ∃ t, Reach t ∧ strip t = u := by
-  cases replayFast_sound as (init cap cqCap) 0 u h with
-  | intro t ht => exact ⟨t, replay_reach _ as 0 t (Reach.init cap cqCap h1 h2) ht.1, ht.2⟩
+/-- The conformance checker's loop: each line becomes an action in the current state (a trace
+gives u32 indices, unwrapped against the state), and is replayed as `replayFast` does.  A
+rejection returns the line, and whether it parsed (`true`: not a step of the model). -/
+def replayParsed {β : Type} (parse : St → β → Option Action) : St → List β → Sum (β × Bool) St
+  | s, [] => Sum.inr s
+  | s, x :: xs =>
+    match parse s x with
+    | none => Sum.inl (x, false)
+    | some a =>
+      match step? s a with
+      | some s' => replayParsed parse (strip s') xs
+      | none => Sum.inl (x, true)
 
 end Ring

@@ -156,6 +156,26 @@ theorem completions_le_consumed {s : St} (r : Reach s) (x : Nat) :
     cnt x (cqIds (finals s.produced)) ≤ cnt x (sqIds s.consumed) := by
   rw [reach_flow r x]; exact Nat.leAddRight _ _
 
+theorem cnt_pos_of_elem {x : Nat} {l : List Nat} (h : l.elem x = true) : 0 < cnt x l := by
+  rw [cnt_erase x l h x, ifPos rfl]; exact Nat.succPos _
+
+/-- Every step that produces a completion answers a request that is in flight, one the kernel
+consumed more often than it has finally completed: no CQE comes out of thin air. -/
+theorem complete_answers_inflight {s s' : St} {c : Cqe} (r : Reach s) (st : Step s s')
+    (hc : s'.produced = s.produced ++ [c]) :
+    s.inflight.elem c.userData = true ∧
+      cnt c.userData (cqIds (finals s.produced)) < cnt c.userData (sqIds s.consumed) := by
+  have hin : s.inflight.elem c.userData = true := by
+    cases st with
+    | kPost s c0 hin _ _ => rw [← append_single_inj hc]; exact hin
+    | kOverflow s c0 hin _ => rw [← append_single_inj hc]; exact hin
+    | _ => exact (ne_append_single hc).elim
+  refine ⟨hin, ?_⟩
+  rw [reach_flow r c.userData]
+  have h := Nat.addLtAddLeft (cnt_pos_of_elem hin) (cnt c.userData (cqIds (finals s.produced)))
+  rw [Nat.add_zero] at h
+  exact h
+
 /-- A CQE with F_MORE keeps its request in flight, so its later CQEs and its final one are
 still allowed (`kPost` and `kOverflow` require the request in flight). -/
 theorem more_keeps_in_flight (l : List Nat) (c : Cqe) (h : c.more = true) : retire l c = l := by

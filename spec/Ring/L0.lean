@@ -1,6 +1,7 @@
 /-
 Ring.L0: the abstract service the ring provides: a FIFO of submissions the kernel consumes in
-order, and a FIFO of completions the user reaps in order.  Nothing about slots or indices.
+order, and a FIFO of completions the user reaps in order, each completion answering a request
+consumed and still in flight.  Nothing about slots or indices.
 -/
 import Ring.L1
 
@@ -9,26 +10,30 @@ namespace Ring
 structure Abs where
   submitted : List Sqe
   consumed : List Sqe
+  inflight : List Nat        -- user_data of consumed requests without their final completion
   produced : List Cqe
   reaped : List Cqe
 
 inductive AbsStep : Abs → Abs → Prop
   -- the user submits `e`
   | submit (a a' : Abs) (e : Sqe) : a'.submitted = a.submitted ++ [e] → a'.consumed = a.consumed →
-      a'.produced = a.produced → a'.reaped = a.reaped → AbsStep a a'
+      a'.inflight = a.inflight → a'.produced = a.produced → a'.reaped = a.reaped → AbsStep a a'
   -- the kernel consumes the oldest unconsumed submission
   | consume (a a' : Abs) (e : Sqe) (r : List Sqe) : a.consumed ++ e :: r = a.submitted →
       a'.submitted = a.submitted → a'.consumed = a.consumed ++ [e] →
+      a'.inflight = a.inflight ++ [e.userData] →
       a'.produced = a.produced → a'.reaped = a.reaped → AbsStep a a'
-  -- the kernel produces a completion
-  | complete (a a' : Abs) (c : Cqe) : a'.submitted = a.submitted → a'.consumed = a.consumed →
+  -- the kernel completes a request in flight (its final CQE retires it, an F_MORE one does not)
+  | complete (a a' : Abs) (c : Cqe) : a.inflight.elem c.userData = true →
+      a'.submitted = a.submitted → a'.consumed = a.consumed →
+      a'.inflight = retire a.inflight c →
       a'.produced = a.produced ++ [c] → a'.reaped = a.reaped → AbsStep a a'
   -- the user reaps the oldest unreaped completion
   | reap (a a' : Abs) (c : Cqe) (r : List Cqe) : a.reaped ++ c :: r = a.produced →
-      a'.submitted = a.submitted → a'.consumed = a.consumed →
+      a'.submitted = a.submitted → a'.consumed = a.consumed → a'.inflight = a.inflight →
       a'.produced = a.produced → a'.reaped = a.reaped ++ [c] → AbsStep a a'
 
-def Abs.init : Abs := ⟨[], [], [], []⟩
+def Abs.init : Abs := ⟨[], [], [], [], []⟩
 
 inductive AbsReach : Abs → Prop
   | init : AbsReach Abs.init
@@ -51,13 +56,13 @@ theorem abs_fifo {a : Abs} (r : AbsReach a) :
   | init => exact ⟨Prefix.refl _, Prefix.refl _⟩
   | step _ st ih =>
     cases st with
-    | submit a a' e h1 h2 h3 h4 =>
+    | submit a a' e h1 h2 _ h3 h4 =>
       rw [h1, h2, h3, h4]; exact ⟨prefix_append_right _ ih.1, ih.2⟩
-    | consume a a' e r hr h1 h2 h3 h4 =>
+    | consume a a' e r hr h1 h2 _ h3 h4 =>
       rw [h1, h2, h3, h4]; exact ⟨prefix_of_cons hr, ih.2⟩
-    | complete a a' c h1 h2 h3 h4 =>
+    | complete a a' c _ h1 h2 _ h3 h4 =>
       rw [h1, h2, h3, h4]; exact ⟨ih.1, prefix_append_right _ ih.2⟩
-    | reap a a' c r hr h1 h2 h3 h4 =>
+    | reap a a' c r hr h1 h2 _ h3 h4 =>
       rw [h1, h2, h3, h4]; exact ⟨ih.1, prefix_of_cons hr⟩
 
 end Ring

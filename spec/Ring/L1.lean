@@ -91,6 +91,21 @@ theorem length_append {α : Type} : ∀ (a b : List α), (a ++ b).length = a.len
   | x :: a, b => by
     rw [List.cons_append, List.length_cons, List.length_cons, length_append a b, Nat.succ_add]
 
+theorem append_single_inj {α : Type} : ∀ {l : List α} {a b : α}, l ++ [a] = l ++ [b] → a = b
+  | [], a, b, h => by injection h; assumption
+  | x :: l, a, b, h => by
+    rw [List.cons_append, List.cons_append] at h
+    injection h with _ h2; exact append_single_inj h2
+
+/-- A history that grows by one entry differs from what it was (so a step that leaves it alone
+appends nothing). -/
+theorem ne_append_single {α : Type} {l : List α} {a : α} (h : l = l ++ [a]) : False := by
+  have h2 := congrArg List.length h
+  rw [length_append] at h2
+  have h3 : l.length < l.length + [a].length := Nat.ltSuccSelf _
+  rw [← h2] at h3
+  exact Nat.ltIrrefl _ h3
+
 theorem length_pre {α : Type} (f : Nat → α) : ∀ n, (pre f n).length = n
   | 0 => rfl
   | n + 1 => by rw [pre_succ, length_append, length_pre f n]; rfl

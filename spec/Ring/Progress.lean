@@ -28,7 +28,7 @@ theorem consume_all : ∀ (n : Nat) (s : St), Reach s → s.kHead + n = s.kTailS
     have hlt : s.kHead < s.kTailSeen := by
       rw [← h]; exact Nat.succLeSucc (Nat.leAddRight s.kHead n)
     have hk : s.kHead < s.sqeTail := Nat.ltOfLtOfLe hlt (Nat.leTrans inv.seenLeTail inv.tailLeSqe)
-    have st := Step.kGetSqe s (s.subAt s.kHead) hlt (inv.live s.kHead (Nat.leRefl _) hk)
+    have st := Step.kGetSqe s (s.subAt s.kHead) hlt (fun _ => inv.live s.kHead (Nat.leRefl _) hk)
     have h1 : (s.kHead + 1) + n = s.kTailSeen := by rw [Nat.add_right_comm, Nat.add_assoc]; exact h
     cases consume_all n _ (Reach.step r st) h1 with
     | intro t ht => exact ⟨t, Steps.head st ht.1, ht.2.1, ht.2.2.1, ht.2.2.2⟩
@@ -39,7 +39,7 @@ theorem sq_progress {s : St} (r : Reach s) : ∃ t, Steps s t ∧ t.consumed = s
   have inv := reach_invSq r
   have st1 := Step.uPublish s
   have r1 := Reach.step r st1
-  have st2 := Step.kLoadTail { s with sqTail := s.sqeTail } s.sqeTail
+  have st2 := Step.kLoadTail { s with sqTail := s.sqeTail, sqPub := allPub } s.sqeTail
     (Nat.leTrans inv.seenLeTail inv.tailLeSqe) (Nat.leRefl _)
   have r2 := Reach.step r1 st2
   have hle : s.kHead ≤ s.sqeTail := Nat.leTrans inv.kLeSeen (Nat.leTrans inv.seenLeTail inv.tailLeSqe)
@@ -66,7 +66,7 @@ theorem reap_all : ∀ (n : Nat) (s : St), Reach s → s.uCqHead + n = s.uCqTail
     have hlt : s.uCqHead < s.uCqTailSeen := by
       rw [← h]; exact Nat.succLeSucc (Nat.leAddRight s.uCqHead n)
     have hu : s.uCqHead < s.cqeTail := Nat.ltOfLtOfLe hlt (Nat.leTrans inv.seenLeTail inv.tailLeCqe)
-    have st := Step.uReap s (s.postAt s.uCqHead) hlt (inv.live s.uCqHead (Nat.leRefl _) hu)
+    have st := Step.uReap s (s.postAt s.uCqHead) hlt (fun _ => inv.live s.uCqHead (Nat.leRefl _) hu)
     have h1 : (s.uCqHead + 1) + n = s.uCqTailSeen := by rw [Nat.add_right_comm, Nat.add_assoc]; exact h
     cases reap_all n _ (Reach.step r st) h1 with
     | intro t ht => exact ⟨t, Steps.head st ht.1, ht.2.1, ht.2.2.1, ht.2.2.2.1, ht.2.2.2.2⟩
@@ -78,7 +78,7 @@ theorem drain {s : St} (r : Reach s) :
   have inv := reach_invCq r
   have st1 := Step.kCommitCq s
   have r1 := Reach.step r st1
-  have st2 := Step.uLoadCqTail { s with cqTail := s.cqeTail } s.cqeTail
+  have st2 := Step.uLoadCqTail { s with cqTail := s.cqeTail, cqPub := allPub } s.cqeTail
     (Nat.leTrans inv.seenLeTail inv.tailLeCqe) (Nat.leRefl _)
   have r2 := Reach.step r1 st2
   cases Nat.le.dest (uLe_cqe inv) with
