@@ -52,6 +52,8 @@ case $? in
   stage1=$CACHE/build/stage1
   step "tier 2: toolchain build ($src)" scripts/build-toolchain.sh
   step "tier 2: spec proofs" spec/check.sh "$stage1/bin"
+  step "tier 2: spec mutants: each planted protocol bug breaks a proof and has a counterexample" \
+    spec/mutants.sh "$stage1/bin"
   step "tier 2: C ring conformance to the Lean model" \
     spec/conformance.sh "$stage1/bin" "$ROOT/build/tier1-plain/lu_tests"
   step "tier 2: Lean tests, uring vs posix, compiled and interpreted" \
