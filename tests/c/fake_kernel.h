@@ -251,6 +251,8 @@ static inline int lu_trace_format_user(char *buf, size_t n, enum lu_ring_action 
 		return snprintf(buf, n, "uReap %" PRIu32 " %" PRIu64, index, user_data);
 	case LU_U_CQ_ADVANCE:
 		return snprintf(buf, n, "uCqAdvance %" PRIu32, index);
+	case LU_U_FILL_SQE:
+		break;
 	}
 	return snprintf(buf, n, "uUnknown %d", (int)a);
 }
@@ -284,18 +286,81 @@ static inline int lu_trace_format_kernel(char *buf, size_t n, enum lu_fk_action 
  * Writes both sides' steps, one line each, in the order they happen.  Typical use:
  *   struct lu_trace_writer w = { out };
  *   lu_trace_attach(&w, &ring, &kernel, start);   // writes the `ring` line, hooks both sides
+ *   ...
+ *   lu_trace_end(&w);                             // writes what is held back, frees it
  * The two callbacks below also work on their own (ring.trace / kernel.trace with ctx = &w).
+ *
+ * A uGetSqe line is written where the slot was taken, but its user_data comes at publish
+ * (LU_U_FILL_SQE): from the first taken, unpublished SQE on, lines are held in memory and
+ * written at the publish.  A uReap repeated by an idempotent peek, or by the advance after
+ * it, is written once.
  */
 struct lu_trace_writer {
 	FILE *out;
+	char (*held)[96];     /* lines waiting for a take's user_data          */
+	size_t held_len, held_cap;
+	size_t *take_line;    /* held line of each taken SQE, from take_first  */
+	size_t takes;
+	uint32_t take_first;
+	uint32_t reaped_to;   /* CQ index after the last uReap written          */
+	int reaped_any;
+	size_t lines;         /* step lines written so far                      */
 };
+
+static inline void lu_trace_emit(struct lu_trace_writer *w, const char *line)
+{
+	if (w->takes == 0) {
+		fprintf(w->out, "%s\n", line);
+		w->lines++;
+		return;
+	}
+	if (w->held_len == w->held_cap) {
+		w->held_cap = w->held_cap ? 2 * w->held_cap : 64;
+		w->held = (char (*)[96])realloc(w->held, w->held_cap * sizeof(*w->held));
+	}
+	snprintf(w->held[w->held_len++], sizeof(*w->held), "%s", line);
+}
+
+static inline void lu_trace_release(struct lu_trace_writer *w)
+{
+	for (size_t i = 0; i < w->held_len; i++)
+		fprintf(w->out, "%s\n", w->held[i]);
+	w->lines += w->held_len;
+	w->held_len = 0;
+	w->takes = 0;
+}
 
 static inline void lu_trace_write_user(void *ctx, enum lu_ring_action a, uint32_t index,
 				       uint64_t user_data)
 {
+	struct lu_trace_writer *w = (struct lu_trace_writer *)ctx;
 	char line[96];
+
+	switch (a) {
+	case LU_U_GET_SQE:
+		if (w->takes == 0)
+			w->take_first = index;
+		w->take_line = (size_t *)realloc(w->take_line, (w->takes + 1) * sizeof(size_t));
+		w->take_line[w->takes++] = w->held_len;
+		break;
+	case LU_U_FILL_SQE:
+		if (index - w->take_first < w->takes)
+			lu_trace_format_user(w->held[w->take_line[index - w->take_first]],
+					     sizeof(*w->held), LU_U_GET_SQE, index, user_data);
+		return;
+	case LU_U_REAP:
+		if (w->reaped_any && (int32_t)(index - w->reaped_to) < 0)
+			return;
+		w->reaped_any = 1;
+		w->reaped_to = index + 1;
+		break;
+	default:
+		break;
+	}
 	lu_trace_format_user(line, sizeof(line), a, index, user_data);
-	fprintf(((struct lu_trace_writer *)ctx)->out, "%s\n", line);
+	lu_trace_emit(w, line);
+	if (a == LU_U_PUBLISH)
+		lu_trace_release(w);
 }
 
 static inline void lu_trace_write_kernel(void *ctx, enum lu_fk_action a, uint32_t index,
@@ -303,7 +368,18 @@ static inline void lu_trace_write_kernel(void *ctx, enum lu_fk_action a, uint32_
 {
 	char line[96];
 	lu_trace_format_kernel(line, sizeof(line), a, index, user_data, res);
-	fprintf(((struct lu_trace_writer *)ctx)->out, "%s\n", line);
+	lu_trace_emit((struct lu_trace_writer *)ctx, line);
+}
+
+/* Takes never published keep user_data 0: nothing reads them, the model accepts any. */
+static inline void lu_trace_end(struct lu_trace_writer *w)
+{
+	lu_trace_release(w);
+	free(w->held);
+	free(w->take_line);
+	w->held = NULL;
+	w->take_line = NULL;
+	w->held_cap = 0;
 }
 
 static inline void lu_trace_begin(struct lu_trace_writer *w, uint32_t sq_capacity,

@@ -29,19 +29,16 @@ struct Recorder {
 	lu_trace_writer w;
 	std::vector<uint64_t> consumed;  // kGetSqe, in order
 	std::vector<uint64_t> posted;    // kPost and kFlush, in CQ order
-	unsigned lines = 0;
 
 	static void user(void *ctx, lu_ring_action a, uint32_t index, uint64_t ud)
 	{
 		Recorder *r = static_cast<Recorder *>(ctx);
 		lu_trace_write_user(&r->w, a, index, ud);
-		r->lines++;
 	}
 	static void kernel(void *ctx, lu_fk_action a, uint32_t index, uint64_t ud, int32_t res)
 	{
 		Recorder *r = static_cast<Recorder *>(ctx);
 		lu_trace_write_kernel(&r->w, a, index, ud, res);
-		r->lines++;
 		if (a == LU_K_GET_SQE)
 			r->consumed.push_back(ud);
 		if (a == LU_K_POST || a == LU_K_FLUSH)
@@ -88,7 +85,7 @@ Outcome run_case(const Case &c, FILE *out)
 	EXPECT_EQ(lu_ring_init_mem(&r, mem, c.sq_cap, c.cq_cap, c.start), 0);
 	lu_fake_kernel k;
 	lu_fk_init(&k, &r);
-	Recorder rec;
+	Recorder rec{};
 	rec.w.out = out;
 	lu_trace_begin(&rec.w, c.sq_cap, c.cq_cap, c.start);
 	r.trace = Recorder::user;
@@ -177,7 +174,8 @@ Outcome run_case(const Case &c, FILE *out)
 			break;
 		}
 	}
-	o.lines = rec.lines;
+	lu_trace_end(&rec.w);
+	o.lines = (unsigned)rec.w.lines;
 
 	// The kernel consumed 0..ids-1 in submission order; the user reaped in CQ order.
 	std::vector<uint64_t> in_order(c.ids);

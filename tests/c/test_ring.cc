@@ -638,9 +638,11 @@ std::string capture_trace(const std::function<void(lu_ring *, lu_fake_kernel *)>
 	FILE *f = open_memstream(&text, &len);
 	{
 		SoftRing s(sq_cap, cq_cap, start);
-		lu_trace_writer w = { f };
+		lu_trace_writer w{};
+		w.out = f;
 		lu_trace_attach(&w, &s.r, &s.k, start);
 		body(&s.r, &s.k);
+		lu_trace_end(&w);
 	}
 	fclose(f);
 	std::string out(text, len);
@@ -696,6 +698,46 @@ TEST(SoftRing, TraceFormat)
 		       "kCommitCq 1\n");
 }
 
+// Each slot access is traced where it happens, not where it becomes visible: a take before a
+// kernel step is written before it (its user_data filled in at the publish), and a reap at the
+// peek, before the kernel's next step, once however often the CQE is peeked.
+TEST(SoftRing, TraceSlotAccessWhereItHappens)
+{
+	std::string got = capture_trace(
+		[](lu_ring *r, lu_fake_kernel *k) {
+			io_uring_sqe *sqe = lu_ring_get_sqe(r);
+			lu_fk_load_cq_head(k);
+			sqe->user_data = 7;
+			sqe->len = 3;
+			lu_ring_publish_sq(r);
+			lu_fk_load_tail(k);
+			lu_fk_get_sqe(k);
+			lu_fk_commit_sq(k);
+			lu_fk_complete(k, 0);
+			lu_fk_commit_cq(k);
+			ASSERT_NE(lu_ring_peek_cqe(r), nullptr);
+			lu_fk_load_cq_head(k);
+			ASSERT_NE(lu_ring_peek_cqe(r), nullptr);
+			lu_ring_cq_advance(r, 1);
+		},
+		2, 2, 0);
+	EXPECT_EQ(got, "ring 2 2 0\n"
+		       "uGetSqe 0 7\n"
+		       "kLoadCqHead 0\n"
+		       "uPublish 1\n"
+		       "uLoadHead 0\n"
+		       "kLoadTail 1\n"
+		       "kGetSqe 0 7\n"
+		       "kCommitSq 1\n"
+		       "kPost 0 7 3\n"
+		       "kCommitCq 1\n"
+		       "uLoadCqTail 1\n"
+		       "uReap 0 7\n"
+		       "kLoadCqHead 0\n"
+		       "uLoadCqTail 1\n"
+		       "uCqAdvance 1\n");
+}
+
 // The real kernel's ring reports the same user-side vocabulary.
 TEST(Ring, TraceHookOnRealRing)
 {
@@ -704,7 +746,8 @@ TEST(Ring, TraceHookOnRealRing)
 	FILE *f = open_memstream(&text, &len);
 	{
 		Ring ring(2);
-		lu_trace_writer w = { f };
+		lu_trace_writer w{};
+		w.out = f;
 		ring.r.trace = lu_trace_write_user;
 		ring.r.trace_ctx = &w;
 		io_uring_sqe *sqe = lu_ring_get_sqe(&ring.r);
@@ -712,11 +755,13 @@ TEST(Ring, TraceHookOnRealRing)
 		sqe->user_data = 5;
 		ASSERT_EQ(lu_ring_enter(&ring.r, lu_ring_publish_sq(&ring.r), 1, 0), 1);
 		ASSERT_NE(lu_ring_peek_cqe(&ring.r), nullptr);
+		ASSERT_NE(lu_ring_peek_cqe(&ring.r), nullptr);
 		lu_ring_cq_advance(&ring.r, 1);
+		lu_trace_end(&w);
 	}
 	fclose(f);
 	EXPECT_EQ(std::string(text, len), "uGetSqe 0 5\nuPublish 1\nuLoadHead 0\nuLoadCqTail 1\n"
-					  "uReap 0 5\nuCqAdvance 1\n");
+					  "uReap 0 5\nuLoadCqTail 1\nuCqAdvance 1\n");
 	free(text);
 }
 

@@ -1,12 +1,11 @@
 /*
  * ring.c - the io_uring SQ/CQ protocol over raw syscalls (no liburing).
  *
- * See ring.h for the protocol.  The trace hook reports uGetSqe and uReap late, when the
- * entries are published (resp. handed back): only then is an SQE's user_data written, and
- * reporting a reap at advance time keeps peek idempotent.  Both are sound reorderings for the
- * spec: the delayed step's guard only involves values that have since grown in its favour
- * (headSeen, cqTailSeen), and the other side cannot observe the step before the publishing
- * store anyway.
+ * See ring.h for the protocol.  The trace hook reports each slot access where it happens:
+ * uGetSqe where lu_ring_get_sqe takes (and zeroes) the slot, uReap where lu_ring_peek_cqe
+ * hands out the CQE to read.  An SQE's user_data is known only once the caller has filled it,
+ * so publishing reports it separately (LU_U_FILL_SQE), for the trace writer to complete the
+ * uGetSqe line it holds back.
  */
 #include "ring.h"
 
@@ -368,6 +367,7 @@ struct io_uring_sqe *lu_ring_get_sqe(struct lu_ring *ring)
 			return NULL;
 	}
 	struct io_uring_sqe *sqe = &sq->sqes[sq->sqe_tail & sq->mask];
+	trace(ring, LU_U_GET_SQE, sq->sqe_tail, 0);
 	sq->sqe_tail++;
 	zero_sqe(sqe);
 	return sqe;
@@ -384,7 +384,7 @@ uint32_t lu_ring_publish_sq(struct lu_ring *ring)
 			    loop assigns i;
 			    loop variant (uint32_t)(sq->sqe_tail - i); */
 			for (uint32_t i = tail; i != sq->sqe_tail; i++)
-				trace(ring, LU_U_GET_SQE, i, sq->sqes[i & sq->mask].user_data);
+				trace(ring, LU_U_FILL_SQE, i, sq->sqes[i & sq->mask].user_data);
 		store_release(sq->sq_tail, sq->sqe_tail);
 		trace(ring, LU_U_PUBLISH, sq->sqe_tail, 0);
 	}
@@ -419,7 +419,10 @@ struct io_uring_cqe *lu_ring_peek_cqe(struct lu_ring *ring)
 	uint32_t tail = load_acquire(cq->cq_tail);
 
 	trace(ring, LU_U_LOAD_CQ_TAIL, tail, 0);
-	return head == tail ? NULL : &cq->cqes[head & cq->mask];
+	if (head == tail)
+		return NULL;
+	trace(ring, LU_U_REAP, head, cq->cqes[head & cq->mask].user_data);
+	return &cq->cqes[head & cq->mask];
 }
 
 uint32_t lu_ring_cq_ready(const struct lu_ring *ring)
@@ -437,6 +440,7 @@ void lu_ring_cq_advance(struct lu_ring *ring, uint32_t n)
 
 	if (n == 0)
 		return;
+	/* A CQE read straight from the array, not through peek, is reported here, late. */
 	if (ring->trace)
 		/*@ loop invariant (uint32_t)(j - head) <= n;
 		    loop assigns j;

@@ -77,17 +77,20 @@ struct lu_cq {
 /*
  * User-side protocol actions, named as the spec's steps.  When `trace` is set, every action is
  * reported with the index it used (a slot index for GET_SQE/REAP, the observed or published
- * index otherwise), so tests can replay the C ring's behaviour against the Lean model.
- * GET_SQE is reported when the entry is published (only then is its user_data written), and
- * REAP when the CQE is handed back by lu_ring_cq_advance.
+ * index otherwise), so tests can replay the C ring's behaviour against the Lean model.  Each
+ * slot access is reported where it happens: GET_SQE when lu_ring_get_sqe takes the slot (its
+ * user_data, written later by the caller, follows as FILL_SQE when the entry is published),
+ * REAP when lu_ring_peek_cqe hands the CQE out (peek is idempotent: REAP may repeat an index,
+ * and lu_ring_cq_advance reports every index it hands back, for CQEs read off the array).
  */
 enum lu_ring_action {
-	LU_U_GET_SQE,       /* uGetSqe:     index = sqeTail before, user_data of the entry */
+	LU_U_GET_SQE,       /* uGetSqe:     index = sqeTail before (user_data: FILL_SQE)   */
 	LU_U_LOAD_HEAD,     /* uLoadHead:   index = sq_head observed                       */
 	LU_U_PUBLISH,       /* uPublish:    index = sq_tail stored                         */
 	LU_U_LOAD_CQ_TAIL,  /* uLoadCqTail: index = cq_tail observed                       */
-	LU_U_REAP,          /* uReap:       index = cq_head position, user_data reaped     */
+	LU_U_REAP,          /* uReap:       index = cq_head position, user_data read       */
 	LU_U_CQ_ADVANCE,    /* uCqAdvance:  index = cq_head stored                         */
+	LU_U_FILL_SQE,      /* not a step:  index = the taken SQE published, its user_data */
 };
 typedef void lu_ring_trace_fn(void *ctx, enum lu_ring_action action, uint32_t index,
 			      uint64_t user_data);
