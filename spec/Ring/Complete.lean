@@ -5,6 +5,8 @@ result and flags), with the action that step is traced as.  With `step?_sound` t
 conformance checker a decision procedure for the model on such traces.
 -/
 import Ring.Exec
+import Ring.Sq
+import Ring.Cq
 
 namespace Ring
 
@@ -81,5 +83,44 @@ theorem complete_uReap (s : St) (c : Cqe) (h1 : s.uCqHead < s.uCqTailSeen)
 theorem complete_uCqAdvance (s : St) :
     step? s (Action.uCqAdvance s.uCqHead) = some { s with cqHead := s.uCqHead } := by
   simp only [step?, ifPos (rfl : s.uCqHead = s.uCqHead)]; try rfl
+ 
+/-- Completeness quantified over steps: from a reachable state, every step a trace can describe
+(`hd`: an entry it hands out is a NOP known by its user_data, all a trace gives of an SQE) is
+accepted by the twin with some action, landing in the same state.  The reachable state is what
+rules out a junk read: the kernel and the user read only released slots. -/
+theorem twin_complete {s s' : St} (r : Reach s) (st : Step s s')
+    (hd : s'.sqeTail = s.sqeTail + 1 →
+      s'.subAt s.sqeTail = Sqe.ofUserData (s'.subAt s.sqeTail).userData) :
+    ∃ a, step? s a = some s' := by
+  cases st with
+  | uGetSqe s e h =>
+    have h1 : upd s.subAt s.sqeTail e s.sqeTail =
+        Sqe.ofUserData (upd s.subAt s.sqeTail e s.sqeTail).userData := hd rfl
+    rw [upd_same] at h1
+    have he : e = Sqe.ofUserData e.userData := h1
+    exact ⟨_, by rw [complete_uGetSqe s e.userData h, ← he]⟩
+  | uLoadHead s h h1 h2 => exact ⟨_, complete_uLoadHead s h h1 h2⟩
+  | uPublish s => exact ⟨_, complete_uPublish s⟩
+  | kLoadTail s t h1 h2 => exact ⟨_, complete_kLoadTail s t h1 h2⟩
+  | kGetSqe s e hlt hread =>
+    have inv := reach_invSq r
+    exact ⟨_, complete_kGetSqe s e hlt
+      (hread (inv.pub s.kHead (Nat.leRefl _) (Nat.ltOfLtOfLe hlt inv.seenLeTail)))⟩
+  | kCommitSq s => exact ⟨_, complete_kCommitSq s⟩
+  | kLoadCqHead s h h1 h2 => exact ⟨_, complete_kLoadCqHead s h h1 h2⟩
+  | kPost s c hin hov hroom =>
+    cases c with
+    | mk u res fl => exact ⟨_, complete_kPost s u res fl hin hov hroom⟩
+  | kOverflow s c hin hdue =>
+    cases c with
+    | mk u res fl => exact ⟨_, complete_kOverflow s u res fl hin hdue⟩
+  | kFlush s c cs h1 h2 => exact ⟨_, complete_kFlush s c cs h1 h2⟩
+  | kCommitCq s => exact ⟨_, complete_kCommitCq s⟩
+  | uLoadCqTail s t h1 h2 => exact ⟨_, complete_uLoadCqTail s t h1 h2⟩
+  | uReap s c hlt hread =>
+    have inv := reach_invCq r
+    exact ⟨_, complete_uReap s c hlt
+      (hread (inv.pub s.uCqHead (Nat.leRefl _) (Nat.ltOfLtOfLe hlt inv.seenLeTail)))⟩
+  | uCqAdvance s => exact ⟨_, complete_uCqAdvance s⟩
 
 end Ring
