@@ -15,8 +15,8 @@ lean="$bindir/lean"
 spec=$(cd "$(dirname "$0")" && pwd)
 stdlib=$(cd "${LEAN_STDLIB:-$bindir/../lib/lean}" && pwd)
 
-# The ring modules in dependency order (check.sh's list, without the scheduler model).
-modules=(Ring/Arith Ring/L1 Ring/L2 Ring/Sq Ring/Cq Ring/Flow Ring/Progress Ring/L0 Ring/Refine Ring/Exec Ring/Replay Ring/Report Ring/Complete Ring/Witness Ring/U32 Ring/Bridge)
+# The ring modules in dependency order (the scheduler model is separate, Conformance a tool).
+read -ra modules <<< "$(grep -v '^#' "$spec/modules" | tr ' ' '\n' | grep '^Ring/' | tr '\n' ' ')"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lean-uring-mutants.XXXXXX")
 trap 'rm -rf "$work"' EXIT
