@@ -56,6 +56,8 @@ case $? in
     spec/mutants.sh "$stage1/bin"
   step "tier 2: C ring conformance to the Lean model" \
     spec/conformance.sh "$stage1/bin" "$ROOT/build/tier1-plain/lu_tests"
+  step "tier 2: fiber scheduler conformance to the Lean model, uring and posix" \
+    spec/sched-conformance.sh "$stage1"
   step "tier 2: Lean tests, uring vs posix, compiled and interpreted" \
     tests/lean/run-backends.sh "$stage1"
   step "tier 2: the README's quick start, as written" tests/readme.sh "$stage1"

@@ -30,33 +30,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/lean-uring-conformance.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export LEAN_PATH="$stdlib:$work/olean"
 
-# The spec modules Conformance needs, dependencies first (from their `import` lines).
-order=()
-visit() {
-	local m=$1 dep
-	for dep in "${order[@]}" "${visiting[@]}"; do [ "$dep" = "$m" ] && return; done
-	visiting+=("$m")
-	for dep in $(sed -n 's/^import \([A-Za-z0-9_.]*\)$/\1/p' "$spec/${m//.//}.lean"); do
-		[ -f "$spec/${dep//.//}.lean" ] && visit "$dep"
-	done
-	order+=("$m")
-}
-visiting=()
-visit Conformance
-
-cd "$spec"
-csrcs=()
-for m in "${order[@]}"; do
-	f=${m//.//}
-	mkdir -p "$work/olean/$(dirname "$f")" "$work/c/$(dirname "$f")"
-	log=$("$lean" -o "$work/olean/$f.olean" -c "$work/c/$f.c" "$f.lean" 2>&1) \
-		|| { echo "$log"; echo "FAIL: lean $f.lean"; exit 1; }
-	csrcs+=("$work/c/$f.c")
-done
-# -L first, so that libInit.a matching the .olean files wins over the one next to leanc.
-log=$("$leanc" -O1 -L"$stdlib" -o "$work/conformance" "${csrcs[@]}" 2>&1) \
-	|| { echo "$log"; echo "FAIL: leanc"; exit 1; }
-echo "built the Lean twin from ${#order[@]} modules: ${order[*]}"
+. "$spec/twin-build.sh"
+build_twin Conformance "$work/conformance"
 
 mkdir "$work/traces"
 LU_TRACE_DIR="$work/traces" "$tests" --gtest_filter='Conformance.*' >"$work/gtest.log" 2>&1 \

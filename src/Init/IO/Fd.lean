@@ -47,7 +47,7 @@ partial def writeAll (op : ByteArray → Nat → Fiber (Nat × ByteArray)) (buff
 
 /-- Run `f` where nothing cancels it: clean-up that must happen even in a cancelled fiber. -/
 def uncancellable (f : Fiber α) : Fiber α := fun ctx k => do
-  f { ctx with cancel := ← Cancel.root } k
+  f { ctx with cancel := ← Cancel.root (← ctx.sched.freshId) } k
 
 namespace Fd
 
@@ -79,10 +79,11 @@ def use (h : Fd) (op : Fiber α) : Fiber α := fun ctx k => do
     k (Except.error h.closedError)
     return
   h.state.set { st with inflight := st.inflight + 1 }
-  let cancel : Cancel := { ctx.cancel with chain := ctx.cancel.chain.push h.closeFlag }
+  let cancel : Cancel :=
+    { ctx.cancel with chain := ctx.cancel.chain.push h.closeFlag, id := ← ctx.sched.freshId }
   op { ctx with cancel := cancel } fun r => do
     if let some p ← h.finished then
-      discard <| p.tryResolve () { ctx with cancel := ← Cancel.root } fun _ => pure ()
+      discard <| p.tryResolve () { ctx with cancel := ← Cancel.root (← ctx.sched.freshId) } fun _ => pure ()
     match r with
     | Except.error e =>
       if e.isCancelled && (← ctx.cancel.cancelled?).isNone && (← h.closeFlag.get).isSome then
@@ -102,7 +103,7 @@ def close (h : Fd) : Fiber Unit := uncancellable fun ctx k => do
     if st.inflight > 0 then
       let p ← Promise.create
       h.state.set { st with closing := true, drained := some p }
-      let flag : Cancel := { reason := h.closeFlag, chain := #[h.closeFlag] }
+      let flag : Cancel := { reason := h.closeFlag, chain := #[h.closeFlag], id := ← ctx.sched.freshId }
       ctx.sched.cancel flag (IO.Error.cancelled s!"{h.name} was closed")
       p.await
     else

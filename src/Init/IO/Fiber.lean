@@ -130,7 +130,8 @@ def submitMany (op : Ring → UInt64 → IO Unit) (more : Ring.Cqe → Fiber Uni
     let tag ← ctx.sched.park {
       cancel := ctx.cancel, onRing := true, resume := k, more := fun c => more c ctx fun _ => pure () }
     tryCatch (op ctx.sched.ring tag) fun e => do
-      discard <| ctx.sched.unpark tag
+      if (← ctx.sched.unpark tag).isSome then
+        ctx.sched.note fun _ => s!"raise {Sched.slotOf tag} {Sched.genOf tag}"
       k (Except.error e)
 
 /-- Queue one ring operation and park until its completion, which is returned whatever its
@@ -246,6 +247,8 @@ end Fiber
 A promise belongs to the thread whose fibers use it. -/
 structure Promise (α : Type) where
   state : IO.Ref (Sum (Array UInt64) α)
+  /-- The promise's name in a scheduler trace (`Sched.freshId`). -/
+  id : Nat := 0
 
 namespace Promise
 
@@ -253,8 +256,9 @@ open Fiber
 open Fiber.Sched (cancelledBy)
 
 /-- A new unresolved promise. -/
-def create : Fiber (Promise α) := do
-  pure { state := ← IO.mkRef (Sum.inl #[]) }
+def create : Fiber (Promise α) := fun ctx k => do
+  let p : Promise α := { state := ← IO.mkRef (Sum.inl #[]), id := ← ctx.sched.freshId }
+  ctx.sched.step (k (Except.ok p))
 
 /-- The value, if the promise is resolved. -/
 def peek? (p : Promise α) : Fiber (Option α) := do
@@ -270,8 +274,10 @@ def tryResolve (p : Promise α) (a : α) : Fiber Bool := fun ctx k => do
     p.state.set (Sum.inr old)
     k (Except.ok false)
   | Sum.inl tags =>
+    ctx.sched.note fun _ => s!"resolve {p.id}"
     for tag in (tags : Array UInt64) do
       if let some w ← ctx.sched.unpark tag then
+        ctx.sched.note fun _ => s!"pwake {Sched.slotOf tag} {p.id}"
         ctx.sched.enqueue (w.resume Fiber.ready)
     k (Except.ok true)
 
@@ -285,7 +291,9 @@ def resolve (p : Promise α) (a : α) : Fiber Unit := do
 cancels, marked `join` so that no deadlock is declared on it while they can run). -/
 def awaitIn (p : Promise α) (cancel : Cancel) (join : Bool) : Fiber α := fun ctx k => do
   match ← p.state.get with
-  | Sum.inr a => ctx.sched.step (k (Except.ok a))
+  | Sum.inr a =>
+    ctx.sched.note fun _ => s!"ready {p.id}"
+    ctx.sched.step (k (Except.ok a))
   | Sum.inl _ =>
     if let some e ← cancel.cancelled? then
       k (Except.error (cancelledBy e))
@@ -297,7 +305,7 @@ def awaitIn (p : Promise α) (cancel : Cancel) (join : Bool) : Fiber α := fun c
           match ← p.state.get with
           | Sum.inr a => k (Except.ok a)
           | Sum.inl _ => k (Except.error (IO.userError "Fiber: internal error: woken by an unresolved promise"))
-        | Except.error e => k (Except.error e) }
+        | Except.error e => k (Except.error e) } p.id
     p.state.modify fun s => match s with
       | Sum.inl tags => Sum.inl (tags.push tag)
       | s => s
@@ -362,7 +370,7 @@ private def join (sw : Switch) : Fiber Unit := do
   if (← sw.children.get) == 0 then return
   let p ← Promise.create
   sw.joined.set (some p)
-  p.awaitIn (← Cancel.root) true
+  p.awaitIn (← Cancel.root (← sw.sched.freshId)) true
 
 private partial def releaseHooks (sw : Switch) : Fiber Unit := do
   let next ← sw.hooks.modifyGet fun hs => match hs with
@@ -378,16 +386,17 @@ private partial def releaseHooks (sw : Switch) : Fiber Unit := do
 return `body`'s value.  If `body` or a fiber fails, the switch is cancelled (every fiber of it
 and `body` itself) and, once all have finished, the first failure is raised. -/
 def run (body : Switch → Fiber α) : Fiber α := fun ctx k => do
-  let cancel ← ctx.cancel.child
+  let cancel ← ctx.cancel.child (← ctx.sched.freshId)
   let sw : Switch := {
     sched := ctx.sched, cancel := cancel, children := ← IO.mkRef 0,
     failure := ← IO.mkRef none, hooks := ← IO.mkRef [], joined := ← IO.mkRef none,
     finished := ← IO.mkRef false }
-  let protect : Fiber.Ctx := { ctx with cancel := ← Cancel.root }
+  let protect : Fiber.Ctx := { ctx with cancel := ← Cancel.root (← ctx.sched.freshId) }
   body sw { ctx with cancel := cancel } fun r => do
     let finish : Fiber α := do
       if let Except.error e := r then sw.fail e
       sw.join
+      sw.sched.note fun _ => s!"end {cancel.id}"
       sw.finished.set true
       releaseHooks sw
       match ← sw.failure.get with
@@ -456,10 +465,11 @@ def run (main : Fiber α) : IO α := do
   tryFinally (do
     let s ← Sched.new ring
     let out ← IO.mkRef none
-    let ctx : Ctx := { sched := s, cancel := ← Cancel.root }
+    let ctx : Ctx := { sched := s, cancel := ← Cancel.root (← s.freshId) }
     s.enqueue (main ctx fun r => out.set (some r))
     s.loop (return (← out.get).isSome)
     s.drain
+    s.writeTrace
     match ← out.get with
     | some (Except.ok a) => pure a
     | some (Except.error e) => throw e

@@ -446,7 +446,9 @@ first: updated in place, never copied (a `get` then `set` would copy it on every
 /-- Wake the reader parked in `recv`, if one is. -/
 private def wake (rx : Receiver) (ctx : Fiber.Ctx) : IO Unit := do
   if let some tag ← rx.state.modifyGet fun st => (st.reader, { st with reader := none }) then
-    if let some w ← ctx.sched.unpark tag then ctx.sched.enqueue (w.resume Fiber.ready)
+    if let some w ← ctx.sched.unpark tag then
+      ctx.sched.note fun _ => s!"signal {Fiber.Sched.slotOf tag}"
+      ctx.sched.enqueue (w.resume Fiber.ready)
 
 /-- Queue a chunk.  At the limit, the recv in flight (`tag`, if it is still in flight) is
 cancelled. -/
@@ -541,7 +543,7 @@ partial def recv (rx : Receiver) : Fiber ByteArray := fun ctx k => do
       let tag ← ctx.sched.park { cancel := ctx.cancel, onRing := false, resume := fun r =>
         match r with
         | Except.ok _ => rx.recv ctx k
-        | Except.error e => k (Except.error e) }
+        | Except.error e => k (Except.error e) } (← ctx.sched.freshId)
       rx.state.modify fun st => { st with reader := some tag }
 
 end Receiver

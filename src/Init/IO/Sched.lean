@@ -39,18 +39,20 @@ flags of itself and all its ancestors. -/
 structure Cancel where
   reason : IO.Ref (Option IO.Error)
   chain : Array (IO.Ref (Option IO.Error))
+  /-- The context's name in a scheduler trace (`Sched.freshId`); 0 when nothing traces. -/
+  id : Nat := 0
 
 namespace Cancel
 
 /-- A context that nothing outside can cancel. -/
-def root : IO Cancel := do
+def root (id : Nat := 0) : IO Cancel := do
   let r ← IO.mkRef none
-  pure { reason := r, chain := #[r] }
+  pure { reason := r, chain := #[r], id := id }
 
 /-- A context inside `c`: cancelled with it, or alone. -/
-def child (c : Cancel) : IO Cancel := do
+def child (c : Cancel) (id : Nat := 0) : IO Cancel := do
   let r ← IO.mkRef none
-  pure { reason := r, chain := c.chain.push r }
+  pure { reason := r, chain := c.chain.push r, id := id }
 
 /-- Why this context is cancelled (its own reason or an ancestor's), if it is. -/
 def cancelled? (c : Cancel) : IO (Option IO.Error) :=
@@ -100,18 +102,61 @@ structure Table where
 are ordinary calls, so a loop that never suspends would otherwise grow the stack without end. -/
 def maxDepth : Nat := 128
 
+/-- The scheduler's steps, one line each (spec/Sched/Exec.lean reads them back and replays
+them against the model), kept in memory and appended as one block, when the scheduler ends, to
+the file `path.N`, N different for any two schedulers alive together: threads appending to one
+file were seen to interleave their blocks under uring.  `ids` names contexts and promises. -/
+structure Trace where
+  path : String
+  lines : IO.Ref (Array String)
+  ids : IO.Ref Nat
+
 /-- One thread's scheduler. -/
 structure Sched where
   ring : Ring
   runQueue : IO.Ref (Array (IO Unit))
   table : IO.Ref Table
   depth : IO.Ref Nat
+  trace : Option Trace := none
 
 namespace Sched
 
-/-- A scheduler over `ring`, with nothing ready and nothing parked. -/
+/-- A scheduler over `ring`, with nothing ready and nothing parked; it traces its steps when
+`LEAN_FIBER_TRACE` is set (to a path prefix, `Trace`). -/
 def new (ring : Ring) : IO Sched := do
-  pure { ring := ring, runQueue := ← IO.mkRef #[], table := ← IO.mkRef {}, depth := ← IO.mkRef 0 }
+  let trace ← match ← IO.getEnv "LEAN_FIBER_TRACE" with
+    | some path => if path.isEmpty then pure none else
+      pure (some { path := path, lines := ← IO.mkRef #["sched"], ids := ← IO.mkRef 1 })
+    | none => pure none
+  pure { ring := ring, runQueue := ← IO.mkRef #[], table := ← IO.mkRef {}, depth := ← IO.mkRef 0,
+         trace := trace }
+
+/-- Record one step, when tracing; `line` is only built then. -/
+@[inline] def note (s : Sched) (line : Unit → String) : IO Unit :=
+  match s.trace with
+  | some t => t.lines.modify (·.push (line ()))
+  | none => pure ()
+
+/-- A new name for a context or a promise in the trace (0 when not tracing). -/
+def freshId (s : Sched) : IO Nat :=
+  match s.trace with
+  | some t => t.ids.modifyGet fun n => (n, n + 1)
+  | none => pure 0
+
+/-- A number no other live scheduler's trace has: the address of its line buffer. -/
+private unsafe def traceNameImpl (t : @& Trace) : USize := ptrAddrUnsafe t.lines
+
+@[implementedBy traceNameImpl] private constant traceName (t : @& Trace) : USize
+
+/-- Append the trace, when tracing, to its file. -/
+def writeTrace (s : Sched) : IO Unit := do
+  if let some t := s.trace then
+    let mut out := ""
+    for l in ← t.lines.get do
+      out := out ++ l ++ "\n"
+    let h ← IO.FS.Handle.mk s!"{t.path}.{traceName t}" IO.FS.Mode.append
+    h.putStr out
+    h.flush
 
 /-- Make `act` ready: it runs in a later turn of the run loop, in the order of `enqueue`s. -/
 @[inline] def enqueue (s : Sched) (act : IO Unit) : IO Unit :=
@@ -135,9 +180,10 @@ def tagOf (gen : UInt32) (i : Nat) : UInt64 :=
 def slotOf (tag : UInt64) : Nat := (tag &&& (0xFFFFFFFF : UInt64)).toNat
 def genOf (tag : UInt64) : UInt32 := (tag >>> (32 : UInt64)).toUInt32
 
-/-- Park a fiber: its waiter gets a slot, and the tag returned names it. -/
-def park (s : Sched) (w : Waiter) : IO UInt64 :=
-  s.table.modifyGet fun t =>
+/-- Park a fiber: its waiter gets a slot, and the tag returned names it.  `awaits` names the
+promise an off-ring waiter waits for, in the trace. -/
+def park (s : Sched) (w : Waiter) (awaits : Nat := 0) : IO UInt64 := do
+  let tag ← s.table.modifyGet fun t =>
     let t := { t with parked := t.parked + 1, onRing := if w.onRing then t.onRing + 1 else t.onRing }
     if t.free.isEmpty then
       let i := t.slots.size
@@ -146,6 +192,8 @@ def park (s : Sched) (w : Waiter) : IO UInt64 :=
       let i := t.free.back
       let gen := (t.slots.get! i).gen
       (tagOf gen i, { t with free := t.free.pop, slots := t.slots.set! i { gen := gen, waiter := some w } })
+  s.note fun _ => s!"park {slotOf tag} {genOf tag} {w.cancel.id} {if w.onRing then 1 else 0} {awaits}"
+  pure tag
 
 /-- Take the waiter `tag` names out of the table, if it is still there. -/
 def unpark (s : Sched) (tag : UInt64) : IO (Option Waiter) :=
@@ -173,15 +221,26 @@ def peek (s : Sched) (tag : UInt64) : IO (Option Waiter) := do
     pure (if slot.gen == genOf tag then slot.waiter else none)
   else pure none
 
+/-- Record a completion with what `dispatch` did with it. -/
+@[inline] def noteCqe (s : Sched) (tag : UInt64) (fmore : Bool) (what : String) : IO Unit :=
+  s.note fun _ => s!"cqe {genOf tag} {slotOf tag} {if fmore then 1 else 0} {what}"
+
 /-- Resume the fiber a completion names, or, for one with `IORING_CQE_F_MORE`, hand it to the
 waiter's `more`; completions of no waiter (a cancel's own, tag 0) are dropped. -/
 def dispatch (s : Sched) (c : Ring.Cqe) : IO Unit := do
-  if c.userData == 0 then return
+  let tag := c.userData
+  let fmore := c.flags &&& Ring.cqeFMore != 0
+  if tag == 0 then
+    s.noteCqe tag fmore "drop"
+    return
   s.depth.set 0
-  if c.flags &&& Ring.cqeFMore != 0 then
-    if let some w ← s.peek c.userData then w.more c
-  else if let some w ← s.unpark c.userData then
-    w.resume (Except.ok c)
+  if fmore then
+    match ← s.peek tag with
+    | some w => s.noteCqe tag fmore "more"; w.more c
+    | none => s.noteCqe tag fmore "drop"
+  else match ← s.unpark tag with
+    | some w => s.noteCqe tag fmore "resume"; w.resume (Except.ok c)
+    | none => s.noteCqe tag fmore "drop"
 
 /-- The error a fiber sees when its context was cancelled because of `reason`. -/
 def cancelledBy (reason : IO.Error) : IO.Error :=
@@ -213,6 +272,7 @@ parked until the operation's own completion. -/
 def cancelOnRing (s : Sched) (tag : UInt64) (w : Waiter) : IO Unit := do
   s.table.modify fun t =>
     { t with slots := t.slots.modify (slotOf tag) fun slot => { slot with waiter := some { w with cancelSent := true } } }
+  s.note fun _ => s!"cancel {slotOf tag}"
   s.ring.cancel tag 0
 
 /-- Cancel the context `c` with `reason`, unless it is already: every fiber parked in it or in
@@ -224,12 +284,15 @@ def cancel (s : Sched) (c : Cancel) (reason : IO.Error) : IO Unit := do
   c.reason.set (some reason)
   let victims ← s.select fun w => do
     pure (!w.cancelSent && !w.join && (← w.cancel.cancelled?).isSome)
+  s.note fun _ => victims.foldl (init := s!"fail {c.id}") fun line v => line ++ s!" {v.2.cancel.id}"
   for v in victims do
     let (tag, w) := v
     let why := cancelledBy ((← w.cancel.cancelled?).getD reason)
     if w.onRing then s.cancelOnRing tag w
     else if let some w ← s.unpark tag then
+      s.note fun _ => s!"wake {slotOf tag}"
       s.enqueue (w.resume (Except.error why))
+  s.note fun _ => "done"
 
 /-- How many ready fibers a turn of the run loop runs before it looks at the ring again. -/
 def turnBudget : Nat := 1024
@@ -257,6 +320,7 @@ error rather than hang. -/
 def deadlock (s : Sched) : IO Unit := do
   for v in ← s.select fun w => pure !w.join do
     if let some w ← s.unpark v.1 then
+      s.note fun _ => s!"deadlock {slotOf v.1}"
       s.enqueue (w.resume (Except.error (IO.userError
         "Fiber: deadlock: every fiber waits for a promise that no running fiber can resolve")))
 
