@@ -104,8 +104,9 @@ def maxDepth : Nat := 128
 
 /-- The scheduler's steps, one line each (spec/Sched/Exec.lean reads them back and replays
 them against the model), kept in memory and appended as one block, when the scheduler ends, to
-the file `path.N`, N different for any two schedulers alive together: threads appending to one
-file were seen to interleave their blocks under uring.  `ids` names contexts and promises. -/
+the file `path.N`, N different for any two schedulers alive together: two threads appending a
+megabyte each to one file through handles were seen to interleave, under either backend.
+`ids` names contexts and promises. -/
 structure Trace where
   path : String
   lines : IO.Ref (Array String)
