@@ -1,6 +1,6 @@
 /-
-SchedConformance: replay scheduler traces (spec/trace-format.md, "Scheduler traces") with the
-twin `Sched.step?`.  Usage: sched-conformance <trace-file>
+SchedConformance: replay scheduler traces (spec/trace-format.md, "Scheduler trace format")
+with the twin `Sched.step?`.  Usage: sched-conformance <trace-file>
 A file holds one block per scheduler, each opened by a `sched` line; every block is replayed
 from the model's initial state, and must end with nothing parked and no cancel half done.
 Prints "accepted B schedulers, N steps" and exits 0, or prints the first rejected line and

@@ -1,10 +1,11 @@
 /-
 Sched.Exec: an executable twin of the scheduler model, for the traces the real scheduler
-writes (`LEAN_FIBER_TRACE`; the format is in spec/trace-format.md, "Scheduler traces").
+writes (`LEAN_FIBER_TRACE`; the format is in spec/trace-format.md, "Scheduler trace format").
 
-A twin state is a model state `St` with a bound `hi` at and past which every slot is empty, so
-that the model's guards over all slots are finite checks here, and, inside one `Sched.cancel`,
-the continuations still owed a cancel.  `step?` turns each trace line into zero, one or two
+A twin state `T` stands for a model state (`T.st`, its fields kept as `Tree`s where they are
+read), with a bound `hi` at and past which every slot is empty, so that the model's guards over
+all slots are finite checks here, and, inside one `Sched.cancel`, the continuations still owed
+a cancel.  `step?` turns each trace line into zero, one or two
 model steps, and checks every value the line reports: a parked slot's generation, what
 `dispatch` did with a completion, that a cancel's victims are exactly the waiters the model's
 `fail` cancels.  Sched.Replay proves that whatever it accepts is a path of the model.
@@ -108,7 +109,7 @@ def T.init : T where
   hi := 0
   owed := none
 
-/-! The model's operations on the twin's state (Sched.Replay: `T.park_st` and the others show
+/-! The model's operations on the twin's state (Sched.Replay: `twin_park` and the others show
 each is the model's). -/
 
 def T.park (t : T) (i : Nat) (w : Waiter) : T :=
