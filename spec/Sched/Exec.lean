@@ -158,12 +158,6 @@ def owes (s : St) (sw c i : Nat) : Bool :=
 abbrev toCancelB (s : St) (hi sw c : Nat) : Prop :=
   anyBelow (owes s sw c) hi = true ∧ s.cancelSent c = false
 
-/-- The model's `fail` of `sw`, its cancels computed below the bound. -/
-def failSt (s : St) (hi sw : Nat) : St :=
-  { s with failed := upd s.failed sw true,
-           cancelSent := fun c => if toCancelB s hi sw c then true else s.cancelSent c,
-           nCancel := fun c => if toCancelB s hi sw c then s.nCancel c + 1 else s.nCancel c }
-
 /-- The continuations `fail` of `sw` sends a cancel to, below `n`. -/
 def owedBelow (s : St) (sw : Nat) : Nat → List Nat
   | 0 => []
