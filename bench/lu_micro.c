@@ -6,7 +6,9 @@
  *     cached file, a 1-byte write to /dev/null and to a file, and an IORING_OP_NOP as the floor
  *     of any ring path.  lu_uring minus liburing is what our driver and ops layer add.  The
  *     ops' read and write ask the kernel what the fd is at every call (they know nothing of
- *     it); a handle asks once, so /dev/null is written both ways.
+ *     it); a handle asks once, so /dev/null is written both ways.  Likewise the ops' pread
+ *     asks whether the fd is seekable (an lseek, for pread(2)'s ESPIPE), so the read is also
+ *     timed as the bare SQE, which is what liburing's row submits.
  *  2. Batched 4 KiB reads of a cached file at queue depth 1, 8 and 64: our driver
  *     (lu_submit/lu_wait), liburing doing the same, and a plain pread loop.
  *     Then the pread and the /dev/null write again with their fds registered on both rings.
@@ -54,7 +56,7 @@ static void die(const char *what, long err)
 
 /* ---- 1. synchronous ops ---- */
 
-enum sync_op { OP_PREAD, OP_WRITE_NULL, OP_WRITE_NULL_AS, OP_WRITE_FILE, OP_NOP };
+enum sync_op { OP_PREAD, OP_PREAD_SQE, OP_WRITE_NULL, OP_WRITE_NULL_AS, OP_WRITE_FILE, OP_NOP };
 
 struct sync_env {
 	int file_fd, null_fd, out_fd;
@@ -65,11 +67,21 @@ struct sync_env {
 
 static long sync_once(const struct lu_ops *ops, enum sync_op op, struct sync_env *e, long i)
 {
-	struct io_uring_sqe nop;
+	struct io_uring_sqe sqe;
 
 	switch (op) {
 	case OP_PREAD:
 		return ops->pread(e->file_fd, e->buf, BLOCK, (off_t)(i % FILE_BLOCKS) * BLOCK);
+	case OP_PREAD_SQE:
+		if (ops == &lu_posix_ops)
+			return sync_once(ops, OP_PREAD, e, i);
+		memset(&sqe, 0, sizeof sqe);
+		sqe.opcode = IORING_OP_READ;
+		sqe.fd = e->file_fd;
+		sqe.addr = (uintptr_t)e->buf;
+		sqe.len = BLOCK;
+		sqe.off = (uint64_t)(i % FILE_BLOCKS) * BLOCK;
+		return lu_run(&sqe);
 	case OP_WRITE_NULL:
 		return ops->write(e->null_fd, e->buf, 1);
 	case OP_WRITE_NULL_AS:
@@ -79,9 +91,9 @@ static long sync_once(const struct lu_ops *ops, enum sync_op op, struct sync_env
 	case OP_NOP:
 		if (ops == &lu_posix_ops)
 			return 0;
-		memset(&nop, 0, sizeof nop);
-		nop.opcode = IORING_OP_NOP;
-		return lu_run(&nop);
+		memset(&sqe, 0, sizeof sqe);
+		sqe.opcode = IORING_OP_NOP;
+		return lu_run(&sqe);
 	}
 	return -EINVAL;
 }
@@ -95,6 +107,7 @@ static long liburing_once(struct io_uring *ring, enum sync_op op, struct sync_en
 
 	switch (op) {
 	case OP_PREAD:
+	case OP_PREAD_SQE:
 		io_uring_prep_read(sqe, e->fixed ? 0 : e->file_fd, e->buf, BLOCK,
 				   (uint64_t)(i % FILE_BLOCKS) * BLOCK);
 		break;
@@ -190,6 +203,7 @@ static void bench_sync(struct sync_env *e)
 		long n;
 	} rows[] = {
 		{ OP_PREAD, "pread 4 KiB (cached file)", 100000 },
+		{ OP_PREAD_SQE, "  the same, as the bare SQE", 100000 },
 		{ OP_WRITE_NULL, "write 1 B to /dev/null", 100000 },
 		{ OP_WRITE_NULL_AS, "  the same, as a handle does", 100000 },
 		{ OP_WRITE_FILE, "write 1 B to a file", 100000 },
