@@ -10,7 +10,7 @@
 # 3. Replays each trace with the twin, which must accept it (every scheduler ending with
 #    nothing parked), and corrupted copies (a resume repeated, a stale completion reported as
 #    a resume, a cancel sent twice, a victim's cancel left out, a parked generation changed),
-#    which it must reject.
+#    which it must reject.  The receivers' test's traces must hold its pauses' cancels.
 # Prints "N passed, M failed" and exits non-zero on any failure; "SKIPPED: <reason>" and exit 0
 # when there is no lean.
 set -euo pipefail
@@ -71,6 +71,17 @@ for test in $tests; do
 		else
 			fail "$name ($backend): exit $rc: $out"
 			continue
+		fi
+		# a receiver's pause is a cancel sent from its multishot recv's own completion, and the
+		# model counts it only if the trace has it
+		if [ "$name" = uring_recv ]; then
+			pauses=$(awk '$1 == "cancel" && p1 == "cqe" && p3 == $2 && p4 == 1 { n++ }
+				      { p1 = $1; p3 = $3; p4 = $4 } END { print n + 0 }' "$trace")
+			if [ "$pauses" -gt 0 ]; then
+				passed=$((passed + 1)); echo "  receivers' pauses traced as cancels: $pauses"
+			else
+				fail "$name ($backend): no receiver's pause in the trace as a cancel"
+			fi
 		fi
 		for kind in $kinds; do
 			bad=$work/$name.$backend.$kind.trace

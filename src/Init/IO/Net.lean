@@ -458,7 +458,7 @@ private def push (rx : Receiver) (ctx : Fiber.Ctx) (chunk : ByteArray) (tag : UI
     let queued := st.queued + chunk.size
     let pause := queued ≥ rx.limit && !st.paused
     (pause, { st with chunks := st.chunks.push chunk, queued := queued, paused := st.paused || pause })
-  if pause && tag != 0 then ctx.sched.ring.cancel tag 0
+  if pause && tag != 0 then ctx.sched.cancelTag tag
 
 private def setIdle (rx : Receiver) (plain := false) : IO Unit :=
   rx.state.modify fun st => { st with armed := false, paused := false, plain := st.plain || plain }

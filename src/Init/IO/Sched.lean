@@ -276,6 +276,12 @@ def cancelOnRing (s : Sched) (tag : UInt64) (w : Waiter) : IO Unit := do
   s.note fun _ => s!"cancel {slotOf tag}"
   s.ring.cancel tag 0
 
+/-- Cancel the ring operation of the waiter `tag` names, if it is still parked and was not sent
+a cancel: an operation gets at most one (`cancelSent`), and the trace records each. -/
+def cancelTag (s : Sched) (tag : UInt64) : IO Unit := do
+  if let some w ← s.peek tag then
+    if w.onRing && !w.cancelSent then s.cancelOnRing tag w
+
 /-- Cancel the context `c` with `reason`, unless it is already: every fiber parked in it or in
 a context inside it is told.  One waiting off the ring is woken with the cancellation; one
 with a ring operation in flight gets an `IORING_OP_ASYNC_CANCEL` and stays parked until the
