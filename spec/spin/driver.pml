@@ -225,20 +225,20 @@ active proctype user() {
 	:: step == RUN_AT -> step++;                           /* lu_run */
 		TAKE_SQE(SYNC); index = sqe_tail - 1; in_run = true;
 		do
-		:: REAP;
+		:: SUBMIT(1);
 			if
-			:: found -> break
-			:: else -> SUBMIT(1);
+			:: failed -> failed = false;
+				/* consumed(): publish, then compare with the head it loads */
+				atomic { sq_tail = sqe_tail; head_seen = sq_head };
 				if
-				:: failed -> failed = false;
-					/* consumed(): publish, then compare with the head it loads */
-					atomic { sq_tail = sqe_tail; head_seen = sq_head };
-					if
-					:: head_seen <= index ->  /* never read: make it a NOP, same user_data */
-						sqe[index % SQ] = NOP;
-						sync_abandoned = true; break
-					:: else                   /* settle(): wait for its own CQE */
-					fi
+				:: head_seen <= index ->  /* never read: make it a NOP, same user_data */
+					sqe[index % SQ] = NOP;
+					sync_abandoned = true; break
+				:: else                   /* settle(): wait for its own CQE */
+				fi
+			:: else -> REAP;
+				if
+				:: found -> break
 				:: else
 				fi
 			fi

@@ -316,12 +316,13 @@ int lu_run(const struct io_uring_sqe *sqe)
 	put_sqe(d, slot, sqe);
 	slot->user_data = w.tag[0];
 
+	/* Submit before the first reap: no CQE of ours can precede the kernel's read of the SQE. */
 	for (;;) {
-		err = reap(d, &w);
+		err = submit(d, 1);
+		if (err == 0)
+			err = reap(d, &w);
 		if (w.found[0])
 			return w.res[0];
-		if (err == 0)
-			err = submit(d, 1);
 		if (err == 0)
 			continue;
 		/*
