@@ -18,6 +18,7 @@
  *
  * Every figure is the best of REPS runs (the machine is shared, the minimum is the least noisy
  * estimate of the cost).  Usage: lu_micro [scale], scale 1 by default (about 10 s).
+ * bench/instr.sh runs it under callgrind for the user-space instructions per call of part 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#endif
 
 #include "driver.h"
 #include "ops.h"
@@ -134,9 +138,26 @@ static long liburing_once(struct io_uring *ring, enum sync_op op, struct sync_en
 	return r;
 }
 
+/*
+ * Under callgrind (bench/instr.sh) each timed row ends in a dump named "row|path|calls", so
+ * that the user-space instructions per call can be read off it; elsewhere this is a no-op.
+ */
+static void dump_row(const char *row, const char *path, bool fixed, long calls)
+{
+#if __has_include(<valgrind/callgrind.h>)
+	char name[160];
+	if (row)
+		snprintf(name, sizeof name, "%s%s|%s|%ld", fixed ? "registered: " : "", row, path,
+			 calls);
+	CALLGRIND_DUMP_STATS_AT(row ? name : "warm-up");
+#else
+	(void)row, (void)path, (void)fixed, (void)calls;
+#endif
+}
+
 /* Best-of-REPS ns per call, through `ops`, or through liburing when `ring` is given. */
 static double time_sync(const struct lu_ops *ops, struct io_uring *ring, enum sync_op op,
-			struct sync_env *e, long n)
+			struct sync_env *e, long n, const char *row)
 {
 	double best = 1e30;
 
@@ -154,6 +175,7 @@ static double time_sync(const struct lu_ops *ops, struct io_uring *ring, enum sy
 		if (per < best)
 			best = per;
 	}
+	dump_row(row, ring ? "liburing" : ops->name, e->fixed, n * REPS);
 	return best;
 }
 
@@ -171,8 +193,8 @@ static void bench_registered(struct sync_env *e, struct io_uring *ring)
 
 	for (int k = 0; k < 2; k++) {
 		long n = 100000 * (long)scale;
-		plain[k][0] = time_sync(&lu_uring_ops, NULL, ops[k], e, n);
-		plain[k][1] = time_sync(NULL, ring, ops[k], e, n);
+		plain[k][0] = time_sync(&lu_uring_ops, NULL, ops[k], e, n, names[k]);
+		plain[k][1] = time_sync(NULL, ring, ops[k], e, n, names[k]);
 	}
 	if (!d || (r = io_uring_register_files(ring, fds, 2)) < 0)
 		die("registering files", d ? r : err);
@@ -184,8 +206,8 @@ static void bench_registered(struct sync_env *e, struct io_uring *ring)
 	printf("  %-28s %19s %19s %12s\n", "operation", "lu_uring", "liburing", "uring/lib");
 	for (int k = 0; k < 2; k++) {
 		long n = 100000 * (long)scale;
-		double u = time_sync(&lu_uring_ops, NULL, ops[k], e, n);
-		double l = time_sync(NULL, ring, ops[k], e, n);
+		double u = time_sync(&lu_uring_ops, NULL, ops[k], e, n, names[k]);
+		double l = time_sync(NULL, ring, ops[k], e, n, names[k]);
 		printf("  %-28s %8.0f -> %6.0f %8.0f -> %6.0f %11.2fx\n", names[k], plain[k][0], u,
 		       plain[k][1], l, u / l);
 	}
@@ -223,14 +245,14 @@ static void bench_sync(struct sync_env *e)
 	       "uring/sys", "uring/lib");
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
 		long n = rows[i].n * (long)scale;
-		double u = time_sync(&lu_uring_ops, NULL, rows[i].op, e, n);
-		double l = time_sync(NULL, &ring, rows[i].op, e, n);
+		double u = time_sync(&lu_uring_ops, NULL, rows[i].op, e, n, rows[i].name);
+		double l = time_sync(NULL, &ring, rows[i].op, e, n, rows[i].name);
 		if (rows[i].op == OP_NOP) {
 			printf("  %-28s %10.0f %10.0f %10s %12s %11.2fx\n", rows[i].name, u, l, "-", "-",
 			       u / l);
 			continue;
 		}
-		double p = time_sync(&lu_posix_ops, NULL, rows[i].op, e, n);
+		double p = time_sync(&lu_posix_ops, NULL, rows[i].op, e, n, rows[i].name);
 		printf("  %-28s %10.0f %10.0f %10.0f %11.2fx %11.2fx\n", rows[i].name, u, l, p, u / p,
 		       u / l);
 	}
@@ -483,7 +505,7 @@ int main(int argc, char **argv)
 	int err = 0;
 	if (!lu_driver_get(&err))
 		die("no io_uring ring", err);
-	time_sync(&lu_uring_ops, NULL, OP_PREAD, &env, 1000); /* warm the page cache and the ring */
+	time_sync(&lu_uring_ops, NULL, OP_PREAD, &env, 1000, NULL); /* warm the page cache and the ring */
 
 	char kernel[256] = "?";
 	FILE *f = fopen("/proc/sys/kernel/osrelease", "r");
