@@ -12,10 +12,6 @@ open Sched
 
 def Sched.Good (t : T) : Prop := Reach t.st ∧ Bound t.hi t.st
 
-theorem Sched.some_inj' {α : Type} {a b : α} (h : some a = some b) : a = b := by injection h; assumption
-
-theorem Sched.none_ne_some' {α : Type} {a : α} (h : none = some a) : False := by injection h
-
 theorem Sched.isNone_true {α : Type} {o : Option α} (h : o.isNone = true) : o = none := by
   cases o with
   | none => rfl
@@ -62,7 +58,7 @@ theorem Sched.below_of_waiter {hi : Nat} {s : St} (hb : Bound hi s) {i : Nat} {w
     (h : (s.slots i).waiter = some w) : i < hi :=
   match Nat.ltOrGe i hi with
   | Or.inl l => l
-  | Or.inr g => by rw [hb i g] at h; exact (none_ne_some' h).elim
+  | Or.inr g => by rw [hb i g] at h; exact Option.noConfusion h
 
 theorem Sched.owes_true {s : St} {sw c i : Nat} (h : owes s sw c i = true) :
     ∃ w, (s.slots i).waiter = some w ∧ w.cont = c ∧ w.sw = sw ∧ w.onRing = true := by
@@ -177,7 +173,7 @@ theorem Sched.bound_finish {hi : Nat} {s : St} (hb : Bound hi s) (i : Nat) (w : 
   | some w' =>
     have := (finish_slot_waiter s i w j w' h).2
     rw [hb j hj] at this
-    exact (none_ne_some' this).elim
+    exact Option.noConfusion this
 
 theorem Sched.bound_dispatch {hi : Nat} {s : St} (hb : Bound hi s) (t : Tag) (f : Bool) :
     Bound hi (dispatch s t f) := by
@@ -225,17 +221,17 @@ theorem Sched.stepPark_good {t t' : T} (g : Good t) {i gen ctx : Nat} {onRing : 
   · simp only [ifPos c] at h
     byCases r : onRing = true
     · simp only [ifPos r] at h
-      rw [← some_inj' h]
+      rw [← Option.some.inj h]
       exact good_of (twin_park t i _) (Reach.step g.1 (Step.submit t.st i ctx none
         (isNone_true c.2.1) c.2.2.2.1 c.2.2.2.2 (fun b hb => Option.noConfusion hb))) (bound_park g.2 i _)
     · rw [ifNeg r] at h
       byCases hp : (t.st.prom p).isNone = true
       · simp only [ifPos hp] at h
-        rw [← some_inj' h]
+        rw [← Option.some.inj h]
         exact good_of (twin_park t i _) (Reach.step g.1 (Step.awaitPark t.st i ctx p
           (isNone_true c.2.1) c.2.2.2.1 c.2.2.2.2 (isNone_true hp))) (bound_park g.2 i _)
-      · simp only [ifNeg hp] at h <;> exact (none_ne_some' h).elim
-  · simp only [ifNeg c] at h <;> exact (none_ne_some' h).elim
+      · simp only [ifNeg hp] at h <;> exact Option.noConfusion h
+  · simp only [ifNeg c] at h <;> exact Option.noConfusion h
 
 theorem Sched.onRingIfLive_guard {s : St} {gen i : Nat} (h : onRingIfLive s gen i = true) :
     ∀ w, (s.slots (Tag.mk gen i).idx).gen = (Tag.mk gen i).gen →
@@ -257,17 +253,17 @@ theorem Sched.stepCqe_good {t t' : T} (g : Good t) {gen i : Nat} {fmore : Bool} 
   simp only [stepCqe] at h
   byCases c : t.owed.isNone = true ∧ onRingIfLive t.st gen i = true ∧ what = outcome t.st gen i fmore
   · simp only [ifPos c] at h
-    rw [← some_inj' h]
+    rw [← Option.some.inj h]
     exact good_of (twin_dispatch t _ _) (Reach.step g.1 (Step.cqe t.st ⟨gen, i⟩ fmore
       (onRingIfLive_guard c.2.1))) (by rw [twin_dispatch_hi]; exact bound_dispatch g.2 _ _)
-  · simp only [ifNeg c] at h <;> exact (none_ne_some' h).elim
+  · simp only [ifNeg c] at h <;> exact Option.noConfusion h
 
 theorem Sched.stepCancel_good {t t' : T} (g : Good t) {i : Nat} (h : stepCancel t i = some t') :
     Good t' := by
   revert h
   simp only [stepCancel]
   cases hw : (t.st.slots i).waiter with
-  | none => intro h; simp only [] at h <;> exact (none_ne_some' h).elim
+  | none => intro h; simp only [] at h <;> exact Option.noConfusion h
   | some w =>
     intro h
     cases ho : t.owed with
@@ -275,50 +271,50 @@ theorem Sched.stepCancel_good {t t' : T} (g : Good t) {i : Nat} (h : stepCancel 
       simp only [ho] at h
       byCases c : w.onRing = true ∧ t.st.cancelSent w.cont = false
       · simp only [ifPos c] at h
-        rw [← some_inj' h]
+        rw [← Option.some.inj h]
         exact ⟨Reach.step g.1 (Step.cancelOp t.st i w hw c.1 c.2), g.2⟩
-      · simp only [ifNeg c] at h <;> exact (none_ne_some' h).elim
+      · simp only [ifNeg c] at h <;> exact Option.noConfusion h
     | some l =>
       simp only [ho] at h
       byCases c : t.st.failed w.sw = true
       · simp only [ifPos c] at h
         cases he : erase w.cont l with
-        | none => simp only [he, Option.map] at h <;> exact (none_ne_some' h).elim
+        | none => simp only [he, Option.map] at h <;> exact Option.noConfusion h
         | some l2 =>
           simp only [he, Option.map] at h
-          rw [← some_inj' h]
+          rw [← Option.some.inj h]
           exact g
-      · simp only [ifNeg c] at h <;> exact (none_ne_some' h).elim
+      · simp only [ifNeg c] at h <;> exact Option.noConfusion h
 
 theorem Sched.stepWake_good {t t' : T} (g : Good t) {i : Nat} (h : stepWake t i = some t') :
     Good t' := by
   revert h
   simp only [stepWake]
   cases hw : (t.st.slots i).waiter with
-  | none => intro h; simp only [] at h <;> exact (none_ne_some' h).elim
+  | none => intro h; simp only [] at h <;> exact Option.noConfusion h
   | some w =>
     cases ho : t.owed with
-    | none => intro h; simp only [] at h <;> exact (none_ne_some' h).elim
+    | none => intro h; simp only [] at h <;> exact Option.noConfusion h
     | some l =>
       intro h
       byCases c : w.onRing = false ∧ t.st.failed w.sw = true
       · simp only [ifPos c] at h
-        rw [← some_inj' h]
+        rw [← Option.some.inj h]
         exact good_of (twin_finish t i w) (Reach.step g.1 (Step.wakeCancelled t.st i w hw c.1 c.2))
           (bound_finish g.2 i w)
-      · simp only [ifNeg c] at h <;> exact (none_ne_some' h).elim
+      · simp only [ifNeg c] at h <;> exact Option.noConfusion h
 
 theorem Sched.stepDeadlock_good {t t' : T} (g : Good t) {i : Nat} (h : stepDeadlock t i = some t') :
     Good t' := by
   revert h
   simp only [stepDeadlock]
   cases hw : (t.st.slots i).waiter with
-  | none => intro h; exact (none_ne_some' h).elim
+  | none => intro h; exact Option.noConfusion h
   | some w =>
     intro h
     byCases c : t.owed.isNone = true ∧ w.onRing = false ∧ allBelow (offRing t.st) t.hi = true
     · simp only [ifPos c] at h
-      rw [← some_inj' h]
+      rw [← Option.some.inj h]
       have hnone : ∀ j w', (t.st.slots j).waiter = some w' → w'.onRing = false := fun j w' hj => by
         have := allBelow_all c.2.2 j (below_of_waiter g.2 hj)
         revert this
@@ -330,48 +326,48 @@ theorem Sched.stepDeadlock_good {t t' : T} (g : Good t) {i : Nat} (h : stepDeadl
         | true => simp only [hr] at hn <;> exact Bool.noConfusion hn
       exact good_of (twin_finish t i w) (Reach.step g.1 (Step.wakeDeadlock t.st i w hw c.2.1 hnone))
         (bound_finish g.2 i w)
-    · simp only [ifNeg c] at h <;> exact (none_ne_some' h).elim
+    · simp only [ifNeg c] at h <;> exact Option.noConfusion h
 
 theorem Sched.stepPwake_good {t t' : T} (g : Good t) {i p : Nat} (h : stepPwake t i p = some t') :
     Good t' := by
   revert h
   simp only [stepPwake]
   cases hw : (t.st.slots i).waiter with
-  | none => intro h; exact (none_ne_some' h).elim
+  | none => intro h; exact Option.noConfusion h
   | some w =>
     cases hp : t.st.prom p with
-    | none => intro h; exact (none_ne_some' h).elim
+    | none => intro h; exact Option.noConfusion h
     | some v =>
       intro h
       byCases c : t.owed.isNone = true ∧ w.onRing = false ∧ w.wait = some p
       · simp only [ifPos c] at h
-        rw [← some_inj' h]
+        rw [← Option.some.inj h]
         exact good_of (twin_finishRet t i w p v)
           (Reach.step g.1 (Step.wakePromise t.st i p v w hw c.2.1 c.2.2 hp)) (bound_finish g.2 i w)
-      · simp only [ifNeg c] at h <;> exact (none_ne_some' h).elim
+      · simp only [ifNeg c] at h <;> exact Option.noConfusion h
 
 theorem Sched.stepSignal_good {t t' : T} (g : Good t) {i : Nat} (h : stepSignal t i = some t') :
     Good t' := by
   revert h
   simp only [stepSignal]
   cases hw : (t.st.slots i).waiter with
-  | none => intro h; exact (none_ne_some' h).elim
+  | none => intro h; exact Option.noConfusion h
   | some w =>
     intro h
     cases hq : w.wait with
-    | none => simp only [hq] at h <;> exact (none_ne_some' h).elim
+    | none => simp only [hq] at h <;> exact Option.noConfusion h
     | some p =>
       simp only [hq] at h
       byCases c : t.owed.isNone = true ∧ w.onRing = false ∧ (t.st.prom p).isNone = true
       · simp only [ifPos c] at h
-        rw [← some_inj' h]
+        rw [← Option.some.inj h]
         have r1 := Reach.step g.1 (Step.resolve t.st p 0 (isNone_true c.2.2))
         have hp : (resolveSt t.st p 0).prom p = some 0 := upd_same _ _ _
         have e : ((t.resolve p 0).finishRet i w p 0).st = finishRet (resolveSt t.st p 0) i w p 0 := by
           rw [twin_finishRet, twin_resolve]
         exact good_of e (Reach.step r1 (Step.wakePromise (resolveSt t.st p 0) i p 0 w hw c.2.1 hq hp))
           (bound_finish g.2 i w)
-      · simp only [ifNeg c] at h <;> exact (none_ne_some' h).elim
+      · simp only [ifNeg c] at h <;> exact Option.noConfusion h
 
 /-- Soundness: a line the twin accepts takes a good state to a good one. -/
 theorem Sched.step?_good {t t' : T} (g : Good t) : ∀ (e : Ev), step? t e = some t' → Good t'
@@ -382,43 +378,43 @@ theorem Sched.step?_good {t t' : T} (g : Good t) : ∀ (e : Ev), step? t e = som
     simp only [step?] at h
     byCases o : t.owed.isNone = true
     · simp only [ifPos o] at h
-      rw [← some_inj' h]
+      rw [← Option.some.inj h]
       exact failAll_good (ensureFailed_good (t := { t with owed := some [] }) g c).1 ds
-    · simp only [ifNeg o] at h <;> exact (none_ne_some' h).elim
+    · simp only [ifNeg o] at h <;> exact Option.noConfusion h
   | Ev.wake i, h => stepWake_good g h
   | Ev.done, h => by
     revert h
     simp only [step?]
     cases t.owed with
-    | none => intro h; exact (none_ne_some' h).elim
+    | none => intro h; exact Option.noConfusion h
     | some l =>
       cases l with
-      | nil => intro h; rw [← some_inj' h]; exact g
-      | cons x xs => intro h; exact (none_ne_some' h).elim
+      | nil => intro h; rw [← Option.some.inj h]; exact g
+      | cons x xs => intro h; exact Option.noConfusion h
   | Ev.deadlock i, h => stepDeadlock_good g h
   | Ev.resolve p, h => by
     simp only [step?] at h
     byCases c : t.owed.isNone = true ∧ (t.st.prom p).isNone = true
-    · simp only [ifPos c] at h; rw [← some_inj' h]
+    · simp only [ifPos c] at h; rw [← Option.some.inj h]
       exact good_of (twin_resolve t p 0) (Reach.step g.1 (Step.resolve t.st p 0 (isNone_true c.2))) g.2
-    · simp only [ifNeg c] at h <;> exact (none_ne_some' h).elim
+    · simp only [ifNeg c] at h <;> exact Option.noConfusion h
   | Ev.pwake i p, h => stepPwake_good g h
   | Ev.signal i, h => stepSignal_good g h
   | Ev.ready p, h => by
     revert h
     simp only [step?]
     cases hp : t.st.prom p with
-    | none => intro h; exact (none_ne_some' h).elim
+    | none => intro h; exact Option.noConfusion h
     | some v =>
       intro h
       byCases o : t.owed.isNone = true
-      · simp only [ifPos o] at h; rw [← some_inj' h]
+      · simp only [ifPos o] at h; rw [← Option.some.inj h]
         exact ⟨Reach.step g.1 (Step.awaitReady t.st p v hp), g.2⟩
-      · simp only [ifNeg o] at h <;> exact (none_ne_some' h).elim
+      · simp only [ifNeg o] at h <;> exact Option.noConfusion h
   | Ev.endRun c, h => by
     simp only [step?] at h
     byCases k : t.owed.isNone = true ∧ t.st.ended c = false ∧ allBelow (notIn t.st c) t.hi = true
-    · simp only [ifPos k] at h; rw [← some_inj' h]
+    · simp only [ifPos k] at h; rw [← Option.some.inj h]
       have hnone : ∀ j w, (t.st.slots j).waiter = some w → w.sw ≠ c := fun j w hj => by
         have := allBelow_all k.2.2 j (below_of_waiter g.2 hj)
         revert this
@@ -426,7 +422,7 @@ theorem Sched.step?_good {t t' : T} (g : Good t) : ∀ (e : Ev), step? t e = som
         rw [hj]
         exact ofDecideEqTrue
       exact good_of (twin_endRun t c) (Reach.step g.1 (Step.endRun t.st c k.2.1 hnone)) g.2
-    · simp only [ifNeg k] at h <;> exact (none_ne_some' h).elim
+    · simp only [ifNeg k] at h <;> exact Option.noConfusion h
 
 theorem Sched.replay_good : ∀ {t t' : T} (n : Nat) (es : List Ev), Good t →
     replay t n es = Except.ok t' → Good t'
@@ -454,7 +450,7 @@ theorem Sched.step?_reports_cqe {t t' : T} {gen i : Nat} {fmore : Bool} {what : 
   simp only [step?, stepCqe] at h
   byCases c : t.owed.isNone = true ∧ onRingIfLive t.st gen i = true ∧ what = outcome t.st gen i fmore
   · exact c.2.2
-  · simp only [ifNeg c] at h <;> exact (none_ne_some' h).elim
+  · simp only [ifNeg c] at h <;> exact Option.noConfusion h
 
 /-- A `park` line reports the generation the model's slot has. -/
 theorem Sched.step?_reports_park {t t' : T} {i gen ctx p : Nat} {onRing : Bool}
@@ -463,6 +459,6 @@ theorem Sched.step?_reports_park {t t' : T} {i gen ctx p : Nat} {onRing : Bool}
   byCases c : t.owed.isNone = true ∧ (t.st.slots i).waiter.isNone = true ∧ (t.st.slots i).gen = gen ∧
       t.st.failed ctx = false ∧ t.st.ended ctx = false
   · exact c.2.2.1
-  · simp only [ifNeg c] at h <;> exact (none_ne_some' h).elim
+  · simp only [ifNeg c] at h <;> exact Option.noConfusion h
 
 end Ring
