@@ -32,6 +32,7 @@
 #include <unistd.h>
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>
+#define HAVE_CALLGRIND 1
 #endif
 
 #include "driver.h"
@@ -144,7 +145,7 @@ static long liburing_once(struct io_uring *ring, enum sync_op op, struct sync_en
  */
 static void dump_row(const char *row, const char *path, bool fixed, long calls)
 {
-#if __has_include(<valgrind/callgrind.h>)
+#ifdef HAVE_CALLGRIND
 	char name[160];
 	if (row)
 		snprintf(name, sizeof name, "%s%s|%s|%ld", fixed ? "registered: " : "", row, path,

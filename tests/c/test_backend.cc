@@ -200,6 +200,24 @@ bool write_file(const std::string &path, const std::string &text)
 	return out.good();
 }
 
+// The calling thread joins `cg`, limited to its usage + 2 MiB, and decides: a 32,768-entry ring
+// under auto and under uring, then a default one under auto.
+std::string decide_in(const Memcg &cg)
+{
+	long long usage = 0;
+	if (!write_file(cg.dir + "/" + cg.join, std::to_string(gettid())))
+		return "cannot join the cgroup";
+	std::ifstream(cg.dir + "/" + cg.usage) >> usage;
+	if (!write_file(cg.dir + "/" + cg.limit, std::to_string(usage + (2 << 20))))
+		return "cannot set the limit";
+	int fds = count_fds();
+	lu_driver_set_entries(32768);
+	std::string big = decide("auto") + "\n" + decide("uring") + "\n";
+	std::string leak = count_fds() == fds ? "" : "fds leaked\n";
+	lu_driver_set_entries(LU_DRIVER_DEFAULT_ENTRIES);
+	return big + leak + decide("auto");
+}
+
 // Rings are charged to the memory cgroup (since 5.12).  A thread in a cgroup of its own, limited
 // to its usage + 2 MiB: a 32,768-entry ring (3 MiB) cannot be made, so auto falls back and
 // uring fails, each saying ENOMEM, with no descriptor left behind; a default ring then works.
@@ -227,24 +245,7 @@ TEST(Backend, MemcgLimitFallsBack)
 		GTEST_SKIP() << "cannot make a memory cgroup: " << strerror(errno);
 	std::string out = in_child([&] {
 		std::string seen;
-		std::thread([&] {
-			long long usage = 0;
-			if (!write_file(cg.dir + "/" + cg.join, std::to_string(gettid()))) {
-				seen = "cannot join the cgroup";
-				return;
-			}
-			std::ifstream(cg.dir + "/" + cg.usage) >> usage;
-			if (!write_file(cg.dir + "/" + cg.limit, std::to_string(usage + (2 << 20)))) {
-				seen = "cannot set the limit";
-				return;
-			}
-			int fds = count_fds();
-			lu_driver_set_entries(32768);
-			std::string big = decide("auto") + "\n" + decide("uring") + "\n";
-			std::string leak = count_fds() == fds ? "" : "fds leaked\n";
-			lu_driver_set_entries(LU_DRIVER_DEFAULT_ENTRIES);
-			seen = big + leak + decide("auto");
-		}).join();
+		std::thread([&] { seen = decide_in(cg); }).join();
 		return seen;
 	});
 	for (int i = 0; i < 100 && rmdir(cg.dir.c_str()) != 0 && errno == EBUSY; i++)
